@@ -1,0 +1,162 @@
+"""Configuration: one table of settings drives monitor.toml, the CLI and the docs.
+
+Precedence (SPEC §4): command-line options > ``monitor.toml`` > built-in defaults.
+``load_settings`` raises :class:`~monitor.errors.ConfigError` naming the key for an unknown key
+or a value of the wrong type.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monitor import __version__
+from monitor.errors import ConfigError
+
+PROJECT_URL = "https://github.com/genai-handbook/monitor"
+DEFAULT_DB_URL = "sqlite:///monitor.db"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: ``section.name``, its default, type and help text."""
+
+    section: str
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}.{self.name}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("catalog", "path", "catalog.csv", "catalog CSV to sync and check"),
+    Setting("database", "url", DEFAULT_DB_URL, "SQLAlchemy URL of the database"),
+    Setting("http", "concurrency", 32, "requests in flight, all hosts"),
+    Setting("http", "per_host", 2, "requests in flight to one host"),
+    Setting("http", "timeout", 30.0, "seconds for a whole request"),
+    Setting("http", "connect_timeout", 10.0, "seconds to connect"),
+    Setting("http", "max_redirects", 10, "redirects followed before too_many_redirects"),
+    Setting("http", "retries", 2, "extra tries for transient failures (timeouts, 5xx, 429)"),
+    Setting("http", "backoff_base", 1.0, "seconds before the first retry; doubles each retry"),
+    Setting("http", "retry_after_cap", 60.0,
+            "seconds; a longer Retry-After counts as a failure for this run"),
+    Setting("http", "max_body_bytes", 5_000_000, "bytes of body read at most"),
+    Setting("http", "user_agent", f"monitor/{__version__} (+{PROJECT_URL})", "User-Agent header"),
+    Setting("http", "connect_to", [], "curl --connect-to strings HOST1:PORT1:HOST2:PORT2"),
+    Setting("http", "ca_bundle", "", "PEM file of extra trusted CAs"),
+    Setting("health", "dead_after_runs", 3, "consecutive failing non-degraded runs before dead"),
+    Setting("health", "dead_after_hours", 48.0, "hours the failing streak must span before dead"),
+    Setting("health", "degraded_threshold", 0.8,
+            "share of hosts failing with dns/connect/timeout that marks a run degraded"),
+    Setting("health", "change_threshold", 0.90, "text similarity below this is a change"),
+    Setting("arxiv", "api_url", "https://export.arxiv.org/api/query", "arXiv API endpoint"),
+    Setting("arxiv", "categories", ["cs.CL", "cs.LG", "cs.AI"], "watched arXiv categories"),
+    Setting("arxiv", "max_results", 200, "papers fetched at most per category and run"),
+    Setting("arxiv", "lookback_days", 7, "days back on the first watch"),
+    Setting("arxiv", "delay_seconds", 3.0, "seconds between arXiv API requests"),
+    Setting("arxiv", "min_score", 0.1, "suggestions below this score are dropped"),
+    Setting("arxiv", "max_suggestions", 30, "suggestions kept per watch"),
+    Setting("arxiv", "keywords", [], "extra terms that raise a paper's score"),
+    Setting("report", "dir", "reports", "directory of rendered reports"),
+    Setting("report", "history_runs", 30, "runs shown in the trend"),
+    Setting("schedule", "cron", "0 3 * * *", "crontab expression of the nightly run"),
+    Setting("schedule", "timezone", "UTC", "time zone of the cron expression"),
+    Setting("serve", "host", "127.0.0.1", "address the web UI binds to"),
+    Setting("serve", "port", 8080, "port of the web UI"),
+    Setting("serve", "token", "", "bearer token for the web UI (env MONITOR_TOKEN)"),
+)
+
+_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+@dataclass
+class Settings:
+    """Resolved settings: ``values`` maps ``section.name`` to a typed value."""
+
+    values: dict[str, Any] = field(default_factory=lambda: {s.key: s.default for s in SETTINGS})
+    source: str = "defaults"
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def set(self, key: str, value: Any) -> None:
+        """Override one key (from a command-line option); validates the type."""
+        self.values[key] = _coerce(_BY_KEY[key], value, "command line")
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string",
+            list: "list of strings"}[type(value)]
+
+
+def _coerce(setting: Setting, value: Any, where: str) -> Any:
+    """Check ``value`` against the default's type; ints are accepted for floats."""
+    default = setting.default
+    if isinstance(default, bool) or isinstance(value, bool) != isinstance(default, bool):
+        ok = isinstance(value, bool) and isinstance(default, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float)
+        value = float(value) if ok else value
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ConfigError(f"{where}: {setting.key} must be a {_type_name(default)}, "
+                          f"got {value!r}")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        raise ConfigError(f"{where}: {setting.key} must not be negative, got {value!r}")
+    return value
+
+
+def parse_toml(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Flatten and validate a parsed TOML document into ``{"section.name": value}``.
+
+    Raises ConfigError naming the unknown section or key, or the key with a wrong type.
+    """
+    out: dict[str, Any] = {}
+    sections = {s.section for s in SETTINGS}
+    for section, table in data.items():
+        if section not in sections:
+            raise ConfigError(f"{where}: unknown section [{section}]")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [{section}] must be a table")
+        for name, value in table.items():
+            setting = _BY_KEY.get(f"{section}.{name}")
+            if setting is None:
+                raise ConfigError(f"{where}: unknown key {section}.{name}")
+            out[setting.key] = _coerce(setting, value, where)
+    return out
+
+
+def load_settings(path: str | None = None) -> Settings:
+    """Read ``path`` (or ``$MONITOR_CONFIG``, or ``./monitor.toml`` if present) over defaults.
+
+    Raises ConfigError when the named file is missing, is not valid TOML, or has a bad key.
+    """
+    explicit = path or os.environ.get("MONITOR_CONFIG")
+    candidate = Path(explicit) if explicit else Path("monitor.toml")
+    settings = Settings()
+    if not candidate.exists():
+        if explicit:
+            raise ConfigError(f"config file not found: {candidate}")
+        return settings
+    try:
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{candidate}: {exc}") from exc
+    settings.values.update(parse_toml(data, str(candidate)))
+    settings.source = str(candidate)
+    return settings
+
+
+def database_url(option: str | None, settings: Settings) -> str:
+    """The database URL: ``--db``, else ``$MONITOR_DB``, else ``database.url``."""
+    return option or os.environ.get("MONITOR_DB") or settings["database.url"]

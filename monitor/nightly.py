@@ -1,0 +1,77 @@
+"""The nightly job (``monitor run``) and report writing.
+
+``run`` = check every link, watch arXiv, render reports. A failing arXiv watch (no network, API
+down) is reported and does not fail the job: the link check and the report still count.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+from monitor import pipeline
+from monitor.config import Settings
+from monitor.errors import ConfigError, MonitorError
+from monitor.report import FORMATS, build
+from monitor.store.db import Database
+
+EXTENSIONS = {"html": "html", "md": "md", "json": "json"}
+
+
+def write_report(db: Database, settings: Settings, fmt: str = "html", out: str | None = None,
+                 run_id: int | None = None) -> list[str]:
+    """Render a report and write it; returns the paths written ('-' for standard output).
+
+    With no ``out``, html goes to ``report.dir/YYYY-MM-DD.html`` and ``report.dir/index.html``
+    (the date of the run's start), md and json to standard output.
+    """
+    data = build(db, run_id, settings["report.history_runs"])
+    if run_id is not None and (data.run is None or data.run["id"] != run_id):
+        raise ConfigError(f"--run {run_id}: no finished run with that id")
+    text = FORMATS[fmt](data)
+    if out == "-" or (out is None and fmt != "html"):
+        sys.stdout.write(text)
+        return ["-"]
+    if out is not None:
+        return [_write(Path(out), text)]
+    day = (data.run["started_at"][:10] if data.run else date.today().isoformat())
+    folder = Path(settings["report.dir"])
+    paths = [_write(folder / f"{day}.{EXTENSIONS[fmt]}", text)]
+    if run_id is None:
+        paths.append(_write(folder / f"index.{EXTENSIONS[fmt]}", text))
+    return paths
+
+
+def _write(path: Path, text: str) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return str(path)
+
+
+def _watch(db: Database, settings: Settings) -> Iterator[str]:
+    try:
+        from monitor.watch import watch
+    except ImportError:
+        return
+    try:
+        result = watch(db, settings)
+        yield result.line()
+    except MonitorError as err:
+        yield f"arxiv watch skipped: {err}"
+
+
+def run(db: Database, settings: Settings, watch_arxiv: bool = True) -> Iterator[str]:
+    """The nightly job; yields one line per stage for the log."""
+    summary = pipeline.check(db, settings, settings["catalog.path"], command="run")
+    yield summary.line()
+    if watch_arxiv:
+        yield from _watch(db, settings)
+    for fmt in ("html", "md", "json"):
+        data_paths = write_report(db, settings, fmt, str(Path(settings["report.dir"]) /
+                                                         f"latest.{EXTENSIONS[fmt]}")
+                                  if fmt != "html" else None)
+        yield "wrote " + ", ".join(data_paths)

@@ -1,0 +1,281 @@
+"""The pipeline: the one place that knows the order of the stages.
+
+catalog -> fetch -> classify -> store -> health -> report
+
+``check`` syncs the catalog, takes the run lock, fetches every active resource (results are
+written in batches as they arrive, so a killed run keeps what it checked), then decides whether
+the run was degraded and applies the state transitions in one transaction. A crash before that
+transaction leaves every state as it was; the next start marks the run ``aborted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from monitor.catalog import CatalogProblem, load_catalog
+from monitor.classify import Outcome, classify
+from monitor.config import Settings
+from monitor.fetch import Fetcher, FetchOptions, FetchResult
+from monitor.health import EventDraft, Health, HealthPolicy, is_degraded, transition
+from monitor.store import lock, queries
+from monitor.store.db import Database
+from monitor.store.models import utcnow
+
+FLUSH_EVERY = 200  # results per database batch
+FLUSH_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One resource checked: its outcome plus what the store and health stages need."""
+
+    target: queries.Target
+    outcome: Outcome
+    at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    row: dict[str, Any] = field(default_factory=dict)  # check_results columns
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.target.url).hostname or "").lower()
+
+
+@dataclass
+class CheckSummary:
+    """What one ``check`` did, for the one-line summary and the exit code."""
+
+    run_id: int
+    status: str
+    checked: int
+    counts: dict[str, int]
+    problems: list[CatalogProblem]
+    events: int
+    seconds: float
+    hosts: int = 0
+    unreachable: int = 0
+    bytes_received: int = 0
+
+    def line(self) -> str:
+        states = " ".join(f"{k} {self.counts.get(k, 0)}"
+                          for k in ("ok", "moved", "failing", "dead", "blocked", "unknown"))
+        text = (f"run {self.run_id} {self.status}: checked {self.checked} in "
+                f"{self.seconds:.1f} s; {states}; {self.events} events")
+        if self.problems:
+            text += f"; {len(self.problems)} bad catalog rows skipped"
+        if self.status == "degraded":
+            text += (f"\nthe network looked down: {self.unreachable} of {self.hosts} hosts "
+                     "unreachable; no resource was marked failing or dead")
+        return text
+
+
+def fetch_options(settings: Settings) -> FetchOptions:
+    """The ``[http]`` settings as fetcher options."""
+    return FetchOptions(
+        concurrency=settings["http.concurrency"], per_host=settings["http.per_host"],
+        timeout=settings["http.timeout"], connect_timeout=settings["http.connect_timeout"],
+        max_redirects=settings["http.max_redirects"], retries=settings["http.retries"],
+        backoff_base=settings["http.backoff_base"],
+        retry_after_cap=settings["http.retry_after_cap"],
+        max_body_bytes=settings["http.max_body_bytes"], user_agent=settings["http.user_agent"],
+        connect_to=tuple(settings["http.connect_to"]), ca_bundle=settings["http.ca_bundle"],
+    )
+
+
+def health_policy(settings: Settings) -> HealthPolicy:
+    """The ``[health]`` settings as a policy."""
+    return HealthPolicy(dead_after_runs=settings["health.dead_after_runs"],
+                        dead_after_hours=settings["health.dead_after_hours"],
+                        degraded_threshold=settings["health.degraded_threshold"])
+
+
+def result_row(run_id: int, target: queries.Target, res: FetchResult, out: Outcome,
+               at: datetime) -> dict[str, Any]:
+    """The ``check_results`` row of one fetch."""
+    return {
+        "run_id": run_id, "resource_id": target.resource_id, "checked_at": at, "url": target.url,
+        "final_url": res.final_url if res.final_url != res.url else None,
+        "http_status": out.http_status, "outcome": out.outcome, "error": out.error,
+        "detail": out.detail,
+        "redirect_chain": [{"url": h.url, "status": h.status, "location": h.location}
+                           for h in res.chain],
+        "elapsed_ms": int(res.elapsed * 1000), "attempts": res.attempts,
+        "bytes_received": res.bytes_received, "content_type": res.headers.get("content-type"),
+        "etag": res.headers.get("etag"), "last_modified": res.headers.get("last-modified"),
+        "probe": {},
+    }
+
+
+async def check_one(fetcher: Fetcher, run_id: int, target: queries.Target) -> Checked:
+    """Fetch and classify one resource."""
+    res = await fetcher.fetch(target.url, etag=target.etag, last_modified=target.last_modified)
+    at = utcnow()
+    out = classify(res)
+    return Checked(target, out, at, res.headers.get("etag"), res.headers.get("last-modified"),
+                   result_row(run_id, target, res, out, at))
+
+
+def interleave_hosts(targets: list[queries.Target]) -> list[queries.Target]:
+    """Order targets round-robin over hosts so that workers spread over hosts from the start."""
+    by_host: dict[str, list[queries.Target]] = {}
+    for t in targets:
+        by_host.setdefault((urlsplit(t.url).hostname or "").lower(), []).append(t)
+    queues = [iter(v) for v in by_host.values()]
+    out: list[queries.Target] = []
+    while queues:
+        alive = []
+        for q in queues:
+            item = next(q, None)
+            if item is not None:
+                out.append(item)
+                alive.append(q)
+        queues = alive
+    return out
+
+
+class ResultSink:
+    """Buffers check results and writes them in batches (every FLUSH_EVERY rows or seconds)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db, self.buffer, self.last = db, [], time.monotonic()
+        self.checked: list[Checked] = []
+        self.bytes_received = 0
+
+    def add(self, item: Checked) -> None:
+        self.buffer.append(item.row)
+        self.bytes_received += item.row.get("bytes_received", 0)
+        self.checked.append(Checked(item.target, item.outcome, item.at, item.etag,
+                                    item.last_modified))
+        if len(self.buffer) >= FLUSH_EVERY or time.monotonic() - self.last > FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        queries.insert_results(self.db, self.buffer)
+        self.buffer, self.last = [], time.monotonic()
+        lock.heartbeat(self.db)
+
+
+async def crawl(targets: list[queries.Target], options: FetchOptions, run_id: int,
+                sink: ResultSink, progress: Callable[[int], None] | None = None) -> None:
+    """Check every target with ``options.concurrency`` workers; results go to ``sink``."""
+    order: Iterator[queries.Target] = iter(interleave_hosts(targets))
+    async with Fetcher(options) as fetcher:
+        async def worker() -> None:
+            for target in order:
+                sink.add(await check_one(fetcher, run_id, target))
+                if progress:
+                    progress(1)
+
+        workers = max(1, min(len(targets), options.concurrency * 2))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    sink.flush()
+
+
+def apply_health(db: Database, run_id: int, checked: list[Checked], policy: HealthPolicy,
+                 note: str = "") -> tuple[str, int, int, int]:
+    """Decide degraded or complete, apply transitions, store events and close the run.
+
+    Returns ``(status, events, hosts, unreachable_hosts)``. One transaction.
+    """
+    degraded, hosts, unreachable = is_degraded(((c.host, c.outcome) for c in checked), policy)
+    status = "degraded" if degraded else "complete"
+    events: list[tuple[int, datetime, str, dict[str, Any]]] = []
+    with db.session() as s:
+        states = queries.load_states(s, (c.target.resource_id for c in checked))
+        for c in checked:
+            st = states.get(c.target.resource_id)
+            if st is None:
+                continue
+            st.last_checked_at = c.at
+            if degraded:
+                continue
+            drafts = _apply_one(st, c, policy)
+            events.extend((c.target.resource_id, c.at, d.kind, d.detail) for d in drafts)
+        queries.add_events(s, run_id, events)
+        queries.finish_run(s, run_id, status, len(checked), note, hosts, unreachable)
+    return status, len(events), hosts, unreachable
+
+
+def _apply_one(st: Any, c: Checked, policy: HealthPolicy) -> list[EventDraft]:
+    prev = Health(st.state, st.consecutive_failures, st.failing_since, st.last_ok_at, st.final_url)
+    new, drafts = transition(prev, c.outcome, c.at, policy)
+    if new.state != st.state:
+        st.state_since = c.at
+    st.state, st.consecutive_failures = new.state, new.consecutive_failures
+    st.failing_since, st.last_ok_at, st.final_url = new.failing_since, new.last_ok_at, new.final_url
+    st.http_status, st.error, st.detail = c.outcome.http_status, c.outcome.error, c.outcome.detail
+    if c.outcome.outcome == "ok" and c.outcome.http_status != 304:
+        st.etag, st.last_modified = c.etag, c.last_modified
+    return drafts
+
+
+def _progress_bar(total: int) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
+    if not sys.stderr.isatty() or total == 0:
+        return None, lambda: None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task("checking", total=total)
+    bar.start()
+    return (lambda n: bar.advance(task, n)), bar.stop
+
+
+def check(db: Database, settings: Settings, catalog_path: str | Path,
+          on_problem: Callable[[CatalogProblem], None] | None = None,
+          command: str = "check") -> CheckSummary:
+    """Sync the catalog and check every active resource once (SPEC §3 ``check``).
+
+    Raises CatalogError (exit 3) for an unreadable catalog, RunLocked (exit 75) when another run
+    holds the lock, DatabaseError when the database goes away.
+    """
+    started = time.monotonic()
+    rows, problems = load_catalog(catalog_path)
+    for problem in problems:
+        (on_problem or _print_problem)(problem)
+    lock.acquire(db)
+    try:
+        queries.abort_stale_runs(db)
+        queries.sync_catalog(db, rows)
+        run_id = queries.start_run(db, command, os.getpid())
+        targets = queries.active_targets(db)
+        sink = ResultSink(db)
+        advance, stop = _progress_bar(len(targets))
+        try:
+            asyncio.run(crawl(targets, fetch_options(settings), run_id, sink, advance))
+        except BaseException:
+            _abort(db, sink, run_id)
+            raise
+        finally:
+            stop()
+        status, events, hosts, unreachable = apply_health(
+            db, run_id, sink.checked, health_policy(settings))
+    finally:
+        lock.release(db)
+    with db.session() as s:
+        counts = queries.state_counts(s)
+    return CheckSummary(run_id, status, len(sink.checked), counts, problems, events,
+                        time.monotonic() - started, hosts, unreachable, sink.bytes_received)
+
+
+def _abort(db: Database, sink: ResultSink, run_id: int) -> None:
+    """Interrupted (SIGTERM, Ctrl-C, crash): keep the results so far, mark the run aborted.
+
+    States are not touched, so the database stays as it was before the run.
+    """
+    try:
+        sink.flush()
+    finally:
+        queries.mark_aborted(db, run_id, "interrupted")
+
+
+def _print_problem(problem: CatalogProblem) -> None:
+    print(f"warning: {problem}", file=sys.stderr)

@@ -1,0 +1,94 @@
+"""Engines, migrations and sessions.
+
+``open_database(url)`` creates the engine, runs the Alembic migrations in ``migrations/`` to head
+and returns a :class:`Database`. Any SQLAlchemy URL works; SQLite gets WAL mode and a busy
+timeout so a reader (``monitor status``) never blocks a running check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.errors import ConfigError, DatabaseError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+@dataclass
+class Database:
+    """An engine and its session factory."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url``. Raises ConfigError for a malformed URL or unknown driver."""
+    try:
+        parsed = make_url(url)
+        engine = create_engine(parsed, pool_pre_ping=True)
+    except (exc.ArgumentError, exc.NoSuchModuleError, ImportError, ValueError) as err:
+        raise ConfigError(f"bad database URL {url!r}: {err}") from err
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config pointing at ``migrations/`` for ``url``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Run migrations to head. Raises DatabaseError when the database cannot be reached."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except exc.OperationalError as err:
+        raise DatabaseError(f"database unreachable: {err.orig}") from err
+    except exc.SQLAlchemyError as err:
+        raise DatabaseError(f"database migration failed: {err}") from err
+
+
+def open_database(url: str, *, migrate: bool = True) -> Database:
+    """Open (and by default migrate) the database at ``url``.
+
+    Raises ConfigError for a malformed URL, DatabaseError when unreachable.
+    """
+    engine = make_engine(url)
+    if migrate:
+        upgrade(engine)
+    return Database(engine, sessionmaker(engine, expire_on_commit=False))

@@ -1,0 +1,232 @@
+"""Queries: catalog sync, runs, results, states and the read models used by reports and the CLI.
+
+Every function takes a :class:`~monitor.store.db.Database` or an open ``Session`` and returns
+plain values or model objects; nothing here knows about HTTP or the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from monitor.catalog import CatalogRow
+from monitor.store.db import Database
+from monitor.store.models import (
+    CheckResult,
+    Event,
+    Resource,
+    ResourceState,
+    Run,
+    utcnow,
+)
+
+CATALOG_FIELDS = ("url", "title", "section", "chapter", "kind", "source", "added", "notes")
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    """What a catalog sync did: counts of added, updated, reactivated and deactivated rows."""
+
+    added: int = 0
+    updated: int = 0
+    reactivated: int = 0
+    deactivated: int = 0
+    active: int = 0
+
+
+def _row_values(row: CatalogRow, position: int) -> dict[str, Any]:
+    values = {f: getattr(row, f) for f in CATALOG_FIELDS}
+    values.update(extra=dict(row.extra), position=position)
+    return values
+
+
+def sync_catalog(db: Database, rows: Sequence[CatalogRow]) -> SyncSummary:
+    """Make the active resources equal the catalog rows, keyed by canonical URL (SPEC §5).
+
+    New rows are added (with an ``unknown`` state), edited rows updated, rows gone from the file
+    marked inactive (history kept), rows back in the file reactivated. One transaction.
+    """
+    added = updated = reactivated = deactivated = 0
+    now = utcnow()
+    with db.session() as s:
+        existing = {r.canonical_url: r for r in s.scalars(select(Resource))}
+        seen: set[str] = set()
+        for position, row in enumerate(rows):
+            seen.add(row.canonical_url)
+            values = _row_values(row, position)
+            res = existing.get(row.canonical_url)
+            if res is None:
+                res = Resource(canonical_url=row.canonical_url, active=True, first_seen_at=now,
+                               updated_at=now, **values)
+                s.add(res)
+                s.flush()
+                s.add(ResourceState(resource_id=res.id, state="unknown", probe={}))
+                added += 1
+                continue
+            if not res.active:
+                res.active, reactivated = True, reactivated + 1
+            if any(getattr(res, k) != v for k, v in values.items() if k != "position"):
+                updated += 1
+                res.updated_at = now
+            for key, value in values.items():
+                setattr(res, key, value)
+        for url, res in existing.items():
+            if url not in seen and res.active:
+                res.active, deactivated = False, deactivated + 1
+    return SyncSummary(added, updated, reactivated, deactivated, len(seen))
+
+
+@dataclass(frozen=True)
+class Target:
+    """An active resource to check, with what the conditional request needs."""
+
+    resource_id: int
+    url: str
+    canonical_url: str
+    kind: str
+    etag: str | None
+    last_modified: str | None
+    state: str
+
+
+def active_targets(db: Database) -> list[Target]:
+    """Every active resource in catalog order."""
+    stmt = (select(Resource.id, Resource.url, Resource.canonical_url, Resource.kind,
+                   ResourceState.etag, ResourceState.last_modified, ResourceState.state)
+            .join(ResourceState, ResourceState.resource_id == Resource.id)
+            .where(Resource.active.is_(True)).order_by(Resource.position, Resource.id))
+    with db.session() as s:
+        return [Target(*row) for row in s.execute(stmt)]
+
+
+def abort_stale_runs(db: Database) -> list[int]:
+    """Mark every ``running`` run aborted (call while holding the run lock). Returns their ids."""
+    with db.session() as s:
+        ids = list(s.scalars(select(Run.id).where(Run.status == "running")))
+        if ids:
+            s.execute(update(Run).where(Run.id.in_(ids))
+                      .values(status="aborted", note="interrupted; marked aborted at next start"))
+        return ids
+
+
+def mark_aborted(db: Database, run_id: int, note: str) -> None:
+    """Mark run ``run_id`` aborted now (an interrupted run keeps its results, not its states)."""
+    with db.session() as s:
+        s.execute(update(Run).where(Run.id == run_id, Run.status == "running")
+                  .values(status="aborted", finished_at=utcnow(), note=note))
+
+
+def start_run(db: Database, command: str, pid: int | None = None) -> int:
+    """Insert a ``running`` run and return its id."""
+    with db.session() as s:
+        run = Run(command=command, started_at=utcnow(), status="running", pid=pid, note="")
+        s.add(run)
+        s.flush()
+        return run.id
+
+
+def insert_results(db: Database, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert check results (dicts of CheckResult columns) in one transaction; returns count."""
+    batch = list(rows)
+    if batch:
+        with db.session() as s:
+            s.execute(insert(CheckResult), batch)
+    return len(batch)
+
+
+def load_states(session: Session, resource_ids: Iterable[int]) -> dict[int, ResourceState]:
+    """Current states by resource id."""
+    ids = list(resource_ids)
+    out: dict[int, ResourceState] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        out.update((st.resource_id, st) for st in
+                   session.scalars(select(ResourceState).where(ResourceState.resource_id.in_(chunk))))
+    return out
+
+
+EventRow = tuple[int, datetime, str, dict[str, Any]]
+
+
+def add_events(session: Session, run_id: int, events: Iterable[EventRow]) -> int:
+    """Insert ``(resource_id, at, kind, detail)`` events for ``run_id``; returns count."""
+    rows = [{"run_id": run_id, "resource_id": rid, "at": at, "kind": kind, "detail": detail}
+            for rid, at, kind, detail in events]
+    if rows:
+        session.execute(insert(Event), rows)
+    return len(rows)
+
+
+def state_counts(session: Session) -> dict[str, int]:
+    """Number of active resources per state."""
+    stmt = (select(ResourceState.state, Resource.id)
+            .join(Resource, Resource.id == ResourceState.resource_id)
+            .where(Resource.active.is_(True)))
+    counts: dict[str, int] = {}
+    for state, _ in session.execute(stmt):
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def finish_run(session: Session, run_id: int, status: str, checked: int, note: str,
+               hosts: int = 0, unreachable: int = 0) -> Run:
+    """Close run ``run_id`` with its status and the state counts after it."""
+    run = session.get(Run, run_id)
+    assert run is not None
+    counts = state_counts(session)
+    run.status, run.finished_at, run.checked, run.note = status, utcnow(), checked, note
+    run.hosts, run.hosts_unreachable = hosts, unreachable
+    for state in ("ok", "moved", "failing", "dead", "blocked", "unknown"):
+        setattr(run, state, counts.get(state, 0))
+    return run
+
+
+def list_runs(db: Database, limit: int | None = None) -> list[Run]:
+    """Runs, newest first."""
+    stmt = select(Run).order_by(Run.id.desc())
+    if limit:
+        stmt = stmt.limit(limit)
+    with db.session() as s:
+        return list(s.scalars(stmt))
+
+
+def latest_run(db: Database, finished_only: bool = True) -> Run | None:
+    """The newest run (by default the newest that is not running)."""
+    stmt = select(Run).order_by(Run.id.desc()).limit(1)
+    if finished_only:
+        stmt = stmt.where(Run.status != "running")
+    with db.session() as s:
+        return s.scalar(stmt)
+
+
+def status_rows(db: Database, state: str | None = None) -> list[tuple[Resource, ResourceState]]:
+    """Active resources with their states, in catalog order, optionally of one state."""
+    stmt = (select(Resource, ResourceState)
+            .join(ResourceState, ResourceState.resource_id == Resource.id)
+            .where(Resource.active.is_(True)).order_by(Resource.position, Resource.id))
+    if state:
+        stmt = stmt.where(ResourceState.state == state)
+    with db.session() as s:
+        return [(r, st) for r, st in s.execute(stmt)]
+
+
+def run_events(db: Database, run_id: int | None = None) -> list[tuple[Event, Resource]]:
+    """Events of one run (or of every run), oldest first, with their resources."""
+    stmt = (select(Event, Resource).join(Resource, Resource.id == Event.resource_id)
+            .order_by(Event.id))
+    if run_id is not None:
+        stmt = stmt.where(Event.run_id == run_id)
+    with db.session() as s:
+        return [(e, r) for e, r in s.execute(stmt)]
+
+
+def last_results(db: Database, run_id: int) -> dict[int, CheckResult]:
+    """The check results of one run by resource id."""
+    with db.session() as s:
+        return {c.resource_id: c for c in
+                s.scalars(select(CheckResult).where(CheckResult.run_id == run_id))}
