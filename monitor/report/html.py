@@ -1,11 +1,10 @@
-"""HTML report: one self-contained page (inline CSS, no scripts, no external assets)."""
+"""HTML report: one self-contained page (inline CSS and SVG; no script, font or image)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from monitor.report import trend, view
 from monitor.report.links import safe_href
 from monitor.report.model import ReportData
 
@@ -13,19 +12,16 @@ _ENV = Environment(loader=PackageLoader("monitor.report", "templates"),
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
                    lstrip_blocks=True)
 _ENV.filters["href"] = safe_href
-
-
-def needs_action(data: ReportData) -> list[dict[str, Any]]:
-    """Resources that need the maintainer, most urgent first: new dead, dead, moved, failing."""
-    new_dead = data.new_event_urls("went_dead")
-    rank = {"dead": 1, "moved": 2, "failing": 3}
-    rows = [r for r in data.resources if r["state"] in rank]
-    rows.sort(key=lambda r: (0 if r["url"] in new_dead else rank[r["state"]], r["section"]))
-    return [r | {"new": r["url"] in new_dead} for r in rows]
+_ENV.filters["words"] = view.error_in_words
+_ENV.filters["sentences"] = view.first_sentences
 
 
 def render_html(data: ReportData) -> str:
-    """Render ``data`` as one HTML page."""
+    """Render ``data`` as one HTML page (every outside string escaped by Jinja2 autoescape)."""
     template = _ENV.get_template("report.html.j2")
-    return template.render(data=data, counts=data.counts(), actions=needs_action(data),
-                           blocked=data.by_state("blocked"), sections=data.sections())
+    suggestions = [(s, *view.triage_commands(s)) for s in data.suggestions]
+    return template.render(
+        data=data, counts=data.counts(), deltas=view.count_deltas(data),
+        actions=view.actions(data), csv_edit=view.csv_edit, blocked=data.by_state("blocked"),
+        sections=data.sections(), chart=trend.chart(data.history), suggestions=suggestions,
+    )

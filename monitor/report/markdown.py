@@ -1,80 +1,133 @@
-"""Markdown report: the same content as the HTML, compact, for a GitHub issue body."""
+"""Markdown report: the HTML report's content, compact, within one GitHub issue body.
+
+GitHub rejects issue bodies over 65,536 characters; every list is cut to fit with a line that
+says how many items were left out.
+"""
 
 from __future__ import annotations
 
-from monitor.report.html import needs_action
+import re
+from typing import Any
+
+from monitor.report import view
 from monitor.report.links import safe_href
 from monitor.report.model import ReportData
 
 GITHUB_ISSUE_LIMIT = 65_536
+_SPECIALS = "\\`*_[]<>|#!~"
 
 
-def md_escape(text: str | None) -> str:
-    """Escape Markdown/HTML specials in text from outside (titles, errors)."""
-    if not text:
-        return ""
-    out = text.replace("\\", "\\\\").replace("\n", " ").replace("\r", " ")
-    for ch in "`*_[]<>|#!":
+def md_escape(text: Any) -> str:
+    """Escape Markdown and HTML specials in outside text (titles, errors); one line."""
+    out = " ".join(str(text or "").split())
+    for ch in _SPECIALS:
         out = out.replace(ch, "\\" + ch)
     return out
 
 
 def md_link(url: str | None, text: str | None = None) -> str:
-    """A Markdown link for http(s) URLs; other URLs are shown as escaped code-free text."""
+    """A Markdown link for an http(s) URL; any other URL is shown as escaped text."""
     label = md_escape(text or url)
     href = safe_href(url)
     if href is None:
         return label
-    return f"[{label}](<{href.replace('>', '%3E').replace(' ', '%20')}>)"
+    return f"[{label}](<{href.replace('<', '%3C').replace('>', '%3E').replace(' ', '%20')}>)"
 
 
-def _action_line(r: dict) -> str:
-    title = md_escape(r["title"]) or md_link(r["url"])
-    where = f" — {md_escape(r['section'])}" if r["section"] else ""
-    if r["state"] == "moved":
-        return f"- **moved** {title}: {md_link(r['url'])} → {md_link(r['final_url'])}{where}"
-    since = f", failing since {r['failing_since']}" if r["failing_since"] else ""
-    status = f" HTTP {r['http_status']}" if r["http_status"] else ""
-    new = "newly " if r.get("new") else ""
-    return (f"- **{new}{r['state']}** {title}: {md_link(r['url'])} ({r['error']}{status}{since})"
-            f"{where}")
+def md_code(text: str) -> str:
+    """An inline code span holding ``text`` literally, whatever backticks it contains."""
+    text = " ".join(text.split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def _bounded(lines: list[str], budget: int, what: str) -> list[str]:
+def _action(a: view.Action) -> str:
+    r = a.resource
+    line = f"- **{a.label}** {md_escape(r['title']) or md_link(r['url'])} — {md_link(r['url'])}"
+    line += f": {md_escape(a.why)}"
+    if a.kind == "moved":
+        line += f" → {md_link(a.replacement)}  \n  {md_code(view.csv_edit(a) or '')}"
+    elif a.replacement:
+        line += f"; archived copy {md_link(a.replacement)}"
+    if a.kind == "changed" and (a.extra.get("removed") or a.extra.get("added")):
+        line += (f"  \n  removed: {md_escape(a.extra.get('removed'))[:200]}  \n"
+                 f"  added: {md_escape(a.extra.get('added'))[:200]}")
+    if r.get("section"):
+        line += f" _({md_escape(r['section'])})_"
+    return line
+
+
+def _suggestion(rank: int, s: dict[str, Any]) -> str:
+    accept, reject = view.triage_commands(s)
+    names = s.get("authors") or []
+    authors = ", ".join(names[:4]) + (" et al." if len(names) > 4 else "")
+    terms = md_escape(", ".join(s.get("matched_terms") or []))
+    return (f"{rank}. **{s['score']:.2f}** {md_link(s['url'], s['title'])} — "
+            f"{md_escape(authors)}, {(s.get('published') or '')[:10]}  \n"
+            f"   matches {md_escape(s.get('section'))}{': ' + terms if terms else ''}  \n"
+            f"   {md_escape(view.first_sentences(s.get('abstract'), 200))}  \n"
+            f"   {md_code(accept)} · {md_code(reject)}")
+
+
+def _fit(lines: list[str], budget: int, what: str) -> list[str]:
     out, used = [], 0
     for i, line in enumerate(lines):
-        if used + len(line) + 1 > budget:
-            out.append(f"- … and {len(lines) - i} more {what} not shown")
+        if used + len(line) + 1 > budget - 80:
+            out.append(f"- … {len(lines) - i} more {what} not shown (see the HTML report)")
             break
         out.append(line)
         used += len(line) + 1
     return out
 
 
-def render_markdown(data: ReportData, limit: int = GITHUB_ISSUE_LIMIT) -> str:
-    """Render ``data`` as Markdown no longer than ``limit`` characters."""
+def _header(data: ReportData) -> list[str]:
     run = data.run
-    head = ["# Link health report", ""]
+    lines = ["# Link health report", ""]
     if run:
-        head.append(f"Run {run['id']} · {run['started_at']} · **{run['status']}**")
+        lines.append(f"Run {run['id']} · {run['started_at'][:16].replace('T', ' ')} UTC · "
+                     f"{data.duration() or '?'} · {run['checked']} checked · **{run['status']}**")
         if run["status"] == "degraded":
-            head.append("\n> Degraded run: the network looked down; nothing was marked failing "
-                        "or dead.")
-    counts = data.counts()
-    head += ["", " · ".join(f"{k}: {v}" for k, v in counts.items()), ""]
-    actions = [_action_line(r) for r in needs_action(data)]
-    blocked = [f"- {md_link(r['url'])}: {md_escape(r['detail'] or r['error'])}"
+            lines += ["", "> **Degraded run:** the network looked down; no link was marked "
+                      "failing or dead."]
+    deltas = view.count_deltas(data)
+    lines += ["", " · ".join(f"{s} **{n}**" + (f" ({deltas[s]:+d})" if deltas[s] else "")
+                            for s, n in data.counts().items()), ""]
+    return lines
+
+
+def _sections(data: ReportData) -> list[str]:
+    rows = ["| section | dead | failing | moved | blocked | ok | total |",
+            "|---|--:|--:|--:|--:|--:|--:|"]
+    rows += [f"| {md_escape(n)} | {c['dead']} | {c['failing']} | {c['moved']} | {c['blocked']} "
+             f"| {c['ok']} | {c['total']} |" for n, c in data.sections()]
+    return rows
+
+
+def _trend(data: ReportData) -> list[str]:
+    rows = ["| run | date | ok | moved | failing | dead | blocked |",
+            "|--:|---|--:|--:|--:|--:|--:|"]
+    rows += [f"| {r['id']} | {(r['started_at'] or '')[:10]} | {r['ok']} | {r['moved']} | "
+             f"{r['failing']} | {r['dead']} | {r['blocked']} |" for r in data.history[-10:]]
+    return rows
+
+
+def render_markdown(data: ReportData, limit: int = GITHUB_ISSUE_LIMIT) -> str:
+    """Render ``data`` as Markdown of at most ``limit`` characters."""
+    fixed = _header(data) + ["## Health by section", ""] + _sections(data) + [
+        "", "## Trend", ""] + _trend(data) + ["", f"_{len(data.resources)} resources · "
+                                                 f"monitor {data.version}_", ""]
+    budget = limit - sum(len(x) + 1 for x in fixed) - 400
+    actions = [_action(a) for a in view.actions(data)]
+    blocked = [f"- {md_link(r['url'])}: "
+               f"{md_escape(view.error_in_words(r['error'], r['http_status']))}"
                for r in data.by_state("blocked")]
-    sections = ["| section | dead | failing | moved | blocked | ok | total |",
-                "|---|---|---|---|---|---|---|"]
-    sections += [f"| {md_escape(n)} | {c['dead']} | {c['failing']} | {c['moved']} | "
-                 f"{c['blocked']} | {c['ok']} | {c['total']} |" for n, c in data.sections()]
-    footer = ["", f"_{len(data.resources)} resources · monitor {data.version}_", ""]
-    fixed = "\n".join(head + sections + footer)
-    budget = max(0, limit - len(fixed) - 200)
-    body = ["## Needs action", ""] + (_bounded(actions, budget * 2 // 3, "items") or ["Nothing."])
-    rest = budget - sum(len(x) + 1 for x in body)
-    body += ["", "## Could not verify", ""]
-    body += _bounded(blocked, max(0, rest), "blocked") or ["None."]
-    text = "\n".join(head + body + ["", "## Health by section", ""] + sections + footer)
-    return text[:limit]
+    papers = [_suggestion(i + 1, s) for i, s in enumerate(data.suggestions)]
+    parts = {"actions": (actions, 0.55), "papers": (papers, 0.3), "blocked": (blocked, 0.15)}
+    shown = {k: _fit(v, int(budget * share), k) for k, (v, share) in parts.items()}
+    body = (["## Needs action", ""] + (shown["actions"] or ["Nothing needs action."])
+            + ["", "## Suggested papers", ""] + (shown["papers"] or ["No new suggestions."])
+            + ["", "## Could not verify", ""] + (shown["blocked"] or ["None."]) + [""])
+    head, tail = fixed[: len(_header(data))], fixed[len(_header(data)):]
+    return "\n".join(head + body + tail)[:limit]

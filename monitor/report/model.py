@@ -64,6 +64,14 @@ class ReportData:
     generated_at: str = ""
     version: str = ""
 
+    def duration(self) -> str:
+        """The run's duration in words ("2 min 5 s"), or "" while unknown."""
+        if not self.run or not self.run.get("finished_at"):
+            return ""
+        seconds = int((datetime.fromisoformat(self.run["finished_at"])
+                       - datetime.fromisoformat(self.run["started_at"])).total_seconds())
+        return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
     def counts(self) -> dict[str, int]:
         c = Counter(r["state"] for r in self.resources)
         return {s: c.get(s, 0) for s in ("ok", "moved", "failing", "dead", "blocked", "unknown")}
@@ -111,8 +119,9 @@ def build(db: Database, run_id: int | None = None, history_runs: int = 30) -> Re
     previous = next((r for r in finished if run and r.id < run.id), None)
     resources = [status_object(r, st) for r, st in queries.status_rows(db)]
     events = [event_object(e, r) for e, r in queries.run_events(db, run.id)] if run else []
-    history = [run_object(r) for r in reversed(finished[:history_runs])]
-    return ReportData(run_object(run) if run else None, resources, events,
+    history = [run_object(r) | {"unknown": r.unknown}
+               for r in reversed([r for r in finished if not run or r.id <= run.id][:history_runs])]
+    return ReportData(run_object(run) | {"note": run.note} if run else None, resources, events,
                       suggestion_objects(db), history,
-                      run_object(previous) if previous else None,
+                      run_object(previous) | {"unknown": previous.unknown} if previous else None,
                       utcnow().isoformat(timespec="seconds"), __version__)
