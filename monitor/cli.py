@@ -267,3 +267,12 @@ def db_upgrade(ctx: Context) -> None:
     ctx.db  # noqa: B018 - opening migrates
     click.echo(f"database at head: {ctx.db.engine.url.render_as_string(hide_password=True)}")
 
+def _register() -> None:
+    """Commands defined beside their stage (each a few lines over library calls)."""
+    from monitor.watch.cli import arxiv, suggestions
+
+    for command in (arxiv, suggestions):
+        main.add_command(command)
+
+
+_register()

@@ -14,7 +14,6 @@ from monitor.store import lock
 from monitor.store.db import open_database
 from monitor.store.models import Lock, Run, utcnow
 from tests.cli_helpers import monitor, status_json, write_catalog, write_config
-from tests.dbutil import db, db_url  # noqa: F401
 from tests.simweb import (
     EXPIRED_HOST,
     NXDOMAIN_HOST,
@@ -86,7 +85,7 @@ def web_setup(simweb: SimWeb, tmp_path: Path) -> tuple[dict, Path, Path]:
     return expected, catalog, config
 
 
-def test_every_state_and_error_class(web_setup, db_url: str) -> None:  # noqa: F811
+def test_every_state_and_error_class(web_setup, db_url: str) -> None:
     expected, _, config = web_setup
     result = monitor(db_url, config, "check")
     assert result.exit_code == 0, result.output
@@ -102,7 +101,7 @@ def test_every_state_and_error_class(web_setup, db_url: str) -> None:  # noqa: F
         assert set(row) >= STATUS_KEYS
 
 
-def test_states_over_runs_dead_recovered_and_events(web_setup, db_url, simweb) -> None:  # noqa: F811
+def test_states_over_runs_dead_recovered_and_events(web_setup, db_url, simweb) -> None:
     expected, _, config = web_setup
     for _ in range(3):
         assert monitor(db_url, config, "check").exit_code == 0
@@ -121,7 +120,7 @@ def test_states_over_runs_dead_recovered_and_events(web_setup, db_url, simweb) -
     assert set(runs[0]) == RUN_KEYS and runs[-1]["dead"] == 0 and runs[1]["dead"] >= 1
 
 
-def test_a_503_that_recovers_never_dies(simweb, tmp_path, db_url) -> None:  # noqa: F811
+def test_a_503_that_recovers_never_dies(simweb, tmp_path, db_url) -> None:
     simweb.route("a.test", "/", body=b"ok")
     simweb.route("b.test", "/", body=b"ok")
     simweb.route("flaky.test", "/x", status=503)
@@ -140,7 +139,7 @@ def test_a_503_that_recovers_never_dies(simweb, tmp_path, db_url) -> None:  # no
     assert states == ["failing", "failing", "ok", "failing", "failing", "dead"]
 
 
-def test_no_network_is_a_degraded_run_that_declares_nothing(simweb, tmp_path, db_url) -> None:  # noqa: F811
+def test_no_network_is_a_degraded_run_that_declares_nothing(simweb, tmp_path, db_url) -> None:
     hosts = [f"h{i}.test" for i in range(5)]
     simweb.unresolvable.extend(hosts)
     urls = [f"https://{h}/x" for h in hosts]
@@ -160,7 +159,7 @@ def test_no_network_is_a_degraded_run_that_declares_nothing(simweb, tmp_path, db
     assert 'id="degraded"' in html
 
 
-def test_degraded_run_keeps_failing_resources_where_they_were(simweb, tmp_path, db_url) -> None:  # noqa: F811
+def test_degraded_run_keeps_failing_resources_where_they_were(simweb, tmp_path, db_url) -> None:
     hosts = [f"d{i}.test" for i in range(4)]
     for h in hosts:
         simweb.route(h, "/x", body=b"ok")
@@ -179,7 +178,7 @@ def test_degraded_run_keeps_failing_resources_where_they_were(simweb, tmp_path, 
     assert rows[f"https://{hosts[1]}/x"]["state"] == "ok"
 
 
-def test_bad_catalog_rows_are_reported_and_skipped(simweb, tmp_path, db_url) -> None:  # noqa: F811
+def test_bad_catalog_rows_are_reported_and_skipped(simweb, tmp_path, db_url) -> None:
     simweb.route("good.test", "/a", body=b"ok")
     simweb.route("good.test", "/b", body=b"ok")
     catalog = tmp_path / "c.csv"
@@ -196,14 +195,14 @@ def test_bad_catalog_rows_are_reported_and_skipped(simweb, tmp_path, db_url) -> 
     assert {r["state"] for r in rows.values()} == {"ok"}
 
 
-def test_catalog_without_url_column_is_exit_3(tmp_path, db_url) -> None:  # noqa: F811
+def test_catalog_without_url_column_is_exit_3(tmp_path, db_url) -> None:
     catalog = tmp_path / "c.csv"
     catalog.write_text("link,title\nhttps://a.test/,A\n")
     result = monitor(db_url, None, "check", "--catalog", str(catalog))
     assert result.exit_code == 3 and "url" in result.stderr
 
 
-def test_unknown_config_key_names_the_key(tmp_path, db_url) -> None:  # noqa: F811
+def test_unknown_config_key_names_the_key(tmp_path, db_url) -> None:
     config = tmp_path / "m.toml"
     config.write_text("[http]\nconcurency = 4\n")
     result = monitor(db_url, config, "status")
@@ -213,7 +212,7 @@ def test_unknown_config_key_names_the_key(tmp_path, db_url) -> None:  # noqa: F8
     assert result.exit_code == 3 and "http.retries" in result.stderr
 
 
-def test_catalog_sync_deactivates_and_updates(simweb, tmp_path, db_url) -> None:  # noqa: F811
+def test_catalog_sync_deactivates_and_updates(simweb, tmp_path, db_url) -> None:
     simweb.route("s.test", "/a", body=b"ok")
     simweb.route("s.test", "/b", body=b"ok")
     catalog = write_catalog(tmp_path / "c.csv", ["https://s.test/a", "https://s.test/b"])
@@ -226,7 +225,7 @@ def test_catalog_sync_deactivates_and_updates(simweb, tmp_path, db_url) -> None:
     assert rows["https://s.test/a?utm_source=x"]["section"] == "Section B"
 
 
-def test_fail_on_exits_2(web_setup, db_url) -> None:  # noqa: F811
+def test_fail_on_exits_2(web_setup, db_url) -> None:
     _, _, config = web_setup
     result = monitor(db_url, config, "check", "--fail-on", "failing,blocked")
     assert result.exit_code == 2 and "fail-on" in result.stderr
@@ -234,7 +233,7 @@ def test_fail_on_exits_2(web_setup, db_url) -> None:  # noqa: F811
     assert result.exit_code == 2 and "nonsense" in result.output
 
 
-def test_run_lock_held_by_another_process_is_exit_75(simweb, tmp_path, db_url, db) -> None:  # noqa: F811
+def test_run_lock_held_by_another_process_is_exit_75(simweb, tmp_path, db_url, db) -> None:
     simweb.route("l.test", "/", body=b"ok")
     catalog = write_catalog(tmp_path / "c.csv", ["https://l.test/"])
     config = write_config(tmp_path / "m.toml", simweb, catalog={"path": str(catalog)})
@@ -245,7 +244,7 @@ def test_run_lock_held_by_another_process_is_exit_75(simweb, tmp_path, db_url, d
     assert result.exit_code == 75 and "a run is in progress since" in result.stderr
 
 
-def test_a_killed_run_is_marked_aborted_at_next_start(simweb, tmp_path, db_url, db) -> None:  # noqa: F811
+def test_a_killed_run_is_marked_aborted_at_next_start(simweb, tmp_path, db_url, db) -> None:
     simweb.route("k.test", "/", body=b"ok")
     catalog = write_catalog(tmp_path / "c.csv", ["https://k.test/"])
     config = write_config(tmp_path / "m.toml", simweb, catalog={"path": str(catalog)})
@@ -259,7 +258,7 @@ def test_a_killed_run_is_marked_aborted_at_next_start(simweb, tmp_path, db_url, 
     assert statuses == ["aborted", "complete"]
 
 
-def test_conditional_request_sends_etag_and_304_keeps_ok(simweb, tmp_path, db_url) -> None:  # noqa: F811
+def test_conditional_request_sends_etag_and_304_keeps_ok(simweb, tmp_path, db_url) -> None:
     async def etagged(request):  # noqa: ANN001, ANN202
         if request.headers.get("If-None-Match") == '"v1"':
             return await static(304)(request)
@@ -277,7 +276,7 @@ def test_conditional_request_sends_etag_and_304_keeps_ok(simweb, tmp_path, db_ur
     assert (row["state"], row["http_status"]) == ("ok", 304)
 
 
-def test_run_writes_reports_and_db_upgrade(web_setup, db_url, tmp_path) -> None:  # noqa: F811
+def test_run_writes_reports_and_db_upgrade(web_setup, db_url, tmp_path) -> None:
     _, _, config = web_setup
     result = monitor(db_url, config, "run", "--skip-arxiv")
     assert result.exit_code == 0, result.output

@@ -13,7 +13,6 @@ from monitor.report import FORMATS, render_html, render_json, render_markdown
 from monitor.report.links import safe_href
 from monitor.report.markdown import GITHUB_ISSUE_LIMIT
 from tests.cli_helpers import monitor, write_catalog, write_config
-from tests.dbutil import db_url  # noqa: F401
 from tests.report_data import HOSTILE, realistic, resource, suggestion
 
 
@@ -153,7 +152,7 @@ def test_json_has_the_spec_shape() -> None:
     assert set(data["events"][0]) == {"run_id", "at", "url", "kind", "detail"}
 
 
-def test_report_command_formats_run_and_stdout(simweb, tmp_path: Path, db_url: str) -> None:  # noqa: F811
+def test_report_command_formats_run_and_stdout(simweb, tmp_path: Path, db_url: str) -> None:
     simweb.route("r.test", "/a", body=b"<title>A</title>")
     simweb.route("r.test", "/b", status=404)
     catalog = write_catalog(tmp_path / "c.csv", ["https://r.test/a", "https://r.test/b"])

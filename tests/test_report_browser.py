@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 
 from monitor.report import render_html
-from tests.browser import browser  # noqa: F401
 from tests.report_data import HOSTILE, realistic, resource
 
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 
 
-def open_report(browser: Any, html: str, tmp_path: Path,  # noqa: F811
+def open_report(browser: Any, html: str, tmp_path: Path,
                 viewport: dict[str, int]) -> tuple[Any, list[str]]:
     path = tmp_path / "report.html"
     path.write_text(html, encoding="utf-8")
@@ -29,7 +28,7 @@ def open_report(browser: Any, html: str, tmp_path: Path,  # noqa: F811
 
 
 @pytest.mark.parametrize("name", list(VIEWPORTS))
-def test_report_fits_the_screen_and_shows_new_dead_first(browser, tmp_path: Path,  # noqa: F811
+def test_report_fits_the_screen_and_shows_new_dead_first(browser, tmp_path: Path,
                                                          name: str) -> None:
     page, errors = open_report(browser, render_html(realistic()), tmp_path, VIEWPORTS[name])
     overflow = page.evaluate("document.documentElement.scrollWidth - "
@@ -46,7 +45,7 @@ def test_report_fits_the_screen_and_shows_new_dead_first(browser, tmp_path: Path
     page.close()
 
 
-def test_hostile_report_runs_no_script(browser, tmp_path: Path) -> None:  # noqa: F811
+def test_hostile_report_runs_no_script(browser, tmp_path: Path) -> None:
     data = realistic(n=3, suggestions=0)
     data.resources = [resource(0, "dead", title=HOSTILE, url="javascript:alert(1)"),
                       resource(1, "moved", title=HOSTILE, final_url="javascript:alert(2)"),

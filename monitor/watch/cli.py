@@ -1,0 +1,91 @@
+"""Click commands of the arXiv watch: ``monitor arxiv`` and ``monitor suggestions ...`` (SPEC §3).
+
+Standalone click objects; ``monitor.cli`` registers them with ``main.add_command(arxiv)`` and
+``main.add_command(suggestions)``. Each takes the ``Context`` of ``monitor.cli`` (``ctx.db``,
+``ctx.settings``) through ``click.pass_obj``. Errors are ``MonitorError`` subclasses, turned into
+a message and exit code by the main group (exit 1 for triage errors, unknown ids included).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from monitor.watch.store import STATUSES
+
+if TYPE_CHECKING:
+    from monitor.cli import Context
+
+__all__ = ["arxiv", "suggestions"]
+
+
+@click.command("arxiv")
+@click.option("--api-url", "api_url", metavar="URL", help="arXiv API endpoint [arxiv.api_url].")
+@click.option("--category", "categories", multiple=True, metavar="CAT",
+              help="Watched category, repeatable (e.g. cs.CL) [arxiv.categories].")
+@click.pass_obj
+def arxiv(ctx: Context, api_url: str | None, categories: tuple[str, ...]) -> None:
+    """Fetch new papers from the watched categories, score them, store suggestions."""
+    from monitor.watch import watch
+
+    if api_url:
+        ctx.settings.set("arxiv.api_url", api_url)
+    if categories:
+        ctx.settings.set("arxiv.categories", list(categories))
+    click.echo(watch(ctx.db, ctx.settings).line())
+
+
+@click.group("suggestions")
+def suggestions() -> None:
+    """Triage the suggested arXiv papers."""
+
+
+@suggestions.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (SPEC §10).")
+@click.option("--status", type=click.Choice(STATUSES), help="Only suggestions with this status.")
+@click.pass_obj
+def suggestions_list(ctx: Context, as_json: bool, status: str | None) -> None:
+    """Suggestions, best score first: id, score, status, arXiv id, title, explanation."""
+    from monitor.watch.store import list_suggestions, suggestion_object
+
+    rows = [suggestion_object(s) for s in list_suggestions(ctx.db, status)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(f"{r['id']:>5} {r['score']:.2f} {r['status']:<8} {r['arxiv_id']:<16} "
+                   f"{r['title']}")
+        click.echo(f"{'':>6}{r['explanation']}  {r['url']}")
+
+
+@suggestions.command("accept")
+@click.argument("ident", metavar="ID")
+@click.option("--section", metavar="S", help="Catalog section (default: the suggested one).")
+@click.pass_obj
+def suggestions_accept(ctx: Context, ident: str, section: str | None) -> None:
+    """Append the paper to the catalog CSV (kind paper, added today) and mark it accepted.
+
+    ID is the suggestion's id or its arXiv identifier (any version).
+    """
+    from monitor.watch.store import accept
+
+    path = ctx.settings["catalog.path"]
+    s = accept(ctx.db, ident, path, section=section)
+    click.echo(f"accepted {s.arxiv_id} into {path} (section: {s.section or '-'})")
+
+
+@suggestions.command("reject")
+@click.argument("ident", metavar="ID")
+@click.option("--reason", default="", metavar="TEXT", help="Why (kept with the suggestion).")
+@click.pass_obj
+def suggestions_reject(ctx: Context, ident: str, reason: str) -> None:
+    """Reject a suggestion; the paper is never suggested again.
+
+    ID is the suggestion's id or its arXiv identifier (any version).
+    """
+    from monitor.watch.store import reject
+
+    s = reject(ctx.db, ident, reason)
+    click.echo(f"rejected {s.arxiv_id}" + (f" ({reason})" if reason else ""))

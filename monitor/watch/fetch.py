@@ -1,0 +1,247 @@
+"""Fetching new submissions per arXiv category with the ``arxiv`` package (SPEC §8).
+
+The arXiv API (https://info.arxiv.org/help/api/user-manual.html) is queried with
+``search_query=cat:<category>``, ``sortBy=submittedDate``, ``sortOrder=descending``, page by page
+(``start``/``max_results``) through :class:`arxiv.Client`, which keeps ``delay_seconds`` between
+requests. arXiv's API Terms of Use (https://info.arxiv.org/help/api/tou.html) ask for "no more
+than one request every three seconds": the default ``arxiv.delay_seconds`` is 3.0; tests set 0.
+
+Known failure modes and what :class:`WatchClient` does about them:
+
+- an empty page in the middle of the results (the package raises ``UnexpectedEmptyPageError``;
+  the API is known to do this sporadically): retried;
+- HTTP 429 and 5xx, timeouts and connection errors: retried ``retries`` times with exponential
+  backoff (``delay_seconds * 2**n`` seconds, at least a numeric ``Retry-After`` capped at
+  :data:`RETRY_AFTER_CAP`); then the category is given up for this run, keeping what was read;
+- an error entry in the feed (``<title>Error</title>``, id ``https://arxiv.org/api/errors#...``,
+  usually with HTTP 400): not retried; :class:`ArxivQueryError` carries the API's own message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import arxiv
+import requests
+from lxml import etree
+
+from monitor.errors import MonitorError
+from monitor.watch.identity import parse_arxiv_id
+
+__all__ = [
+    "RETRY_AFTER_CAP", "ArxivQueryError", "ArxivUnavailable", "CategoryFetch", "Paper",
+    "WatchClient", "fetch_category", "make_client",
+]
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_AFTER_CAP = 60.0
+"""Seconds: a longer ``Retry-After`` is not waited out in full."""
+_ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+class ArxivUnavailable(MonitorError):
+    """The arXiv API could not be used at all in this run (nothing was fetched). Exit 1."""
+
+
+class ArxivQueryError(Exception):
+    """The API answered with an error entry (``<title>Error</title>``); the message is its text."""
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One arXiv submission as read from the API feed.
+
+    ``arxiv_id`` is versionless; ``published`` is the aware UTC time of version 1;
+    ``categories`` lists every category of the paper, primary first.
+    """
+
+    arxiv_id: str
+    version: int
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    published: datetime
+    categories: tuple[str, ...]
+
+
+@dataclass
+class CategoryFetch:
+    """What one category gave in one run.
+
+    ``complete`` is true when the walk reached the cutoff, the end of the results or
+    ``max_results``; false when it was given up (``error`` says why).
+    """
+
+    category: str
+    papers: list[Paper] = field(default_factory=list)
+    complete: bool = True
+    error: str = ""
+
+    @property
+    def newest(self) -> datetime | None:
+        """The newest ``published`` time read, or None."""
+        return max((p.published for p in self.papers), default=None)
+
+
+class _TimeoutSession(requests.Session):
+    """A requests session with a default timeout (the arxiv package sets none)."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(*args, **kwargs)
+
+
+class WatchClient(arxiv.Client):
+    """An :class:`arxiv.Client` pointed at ``api_url``, with backoff and clear API errors.
+
+    ``page_size``: results per request (the API allows up to 2000); ``delay_seconds``: seconds
+    between requests (arXiv asks for 3); ``retries``: extra tries per page for transient
+    failures; ``timeout``: seconds per request; ``sleep`` waits for backoff (injectable).
+    ``requests_made`` counts HTTP responses received.
+    """
+
+    def __init__(self, api_url: str, *, page_size: int = 100, delay_seconds: float = 3.0,
+                 retries: int = 2, timeout: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__(page_size=page_size, delay_seconds=delay_seconds, num_retries=0)
+        self.api_url = api_url
+        self.query_url_format = api_url + ("&" if "?" in api_url else "?") + "{}"
+        self.retries = retries
+        self.sleep = sleep
+        self.requests_made = 0
+        self.last_response: requests.Response | None = None
+        self._session = _TimeoutSession(timeout)
+        self._session.hooks["response"].append(self._remember)
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.requests_made += 1
+        self.last_response = response
+
+    def _parse_feed(self, url: str, first_page: bool = True, _try_index: int = 0) -> Any:
+        """One page, retried with backoff on transient failures (see the module docstring)."""
+        for attempt in range(self.retries + 1):
+            self.last_response = None
+            try:
+                feed = super()._parse_feed(url, first_page=first_page)
+            except (arxiv.HTTPError, arxiv.UnexpectedEmptyPageError,
+                    requests.RequestException) as err:
+                status = err.status if isinstance(err, arxiv.HTTPError) else 200
+                self._raise_error_entry(status)
+                transient = not isinstance(err, arxiv.HTTPError) or status in RETRY_STATUSES
+                if not transient or attempt == self.retries:
+                    raise
+                log.info("arXiv API: %s; retry %d of %d", err, attempt + 1, self.retries)
+            else:
+                self._raise_error_entry(200)
+                return feed
+            self.sleep(self._backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, attempt: int) -> float:
+        wait = self.delay_seconds * 2**attempt
+        response = self.last_response
+        header = response.headers.get("Retry-After", "") if response is not None else ""
+        if header.strip().isdigit():
+            wait = max(wait, min(float(header), RETRY_AFTER_CAP))
+        return wait
+
+    def _raise_error_entry(self, status: int) -> None:
+        """Raise ArxivQueryError if the last response is an API error feed."""
+        body = self.last_response.content if self.last_response is not None else b""
+        message = error_entry_message(body)
+        if message is not None:
+            raise ArxivQueryError(f"arXiv API error (HTTP {status}): {message}")
+
+
+def error_entry_message(body: bytes) -> str | None:
+    """The ``<summary>`` of an error entry (id ``.../api/errors#...``) in an Atom body, or None."""
+    if b"api/errors" not in body:
+        return None
+    try:
+        root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return None
+    for entry in root.iterfind(f"{_ATOM}entry"):
+        if "/api/errors" in (entry.findtext(f"{_ATOM}id") or ""):
+            return " ".join((entry.findtext(f"{_ATOM}summary") or "unknown error").split())
+    return None
+
+
+def to_paper(result: arxiv.Result) -> Paper | None:
+    """A :class:`Paper` from a feed result, or None when its id is not an arXiv identifier."""
+    parsed = parse_arxiv_id(result.entry_id)
+    if parsed is None:
+        log.warning("skipping arXiv entry with unexpected id %r", result.entry_id)
+        return None
+    primary = result.primary_category
+    categories = ([primary] if primary else []) + [c for c in result.categories if c != primary]
+    return Paper(
+        arxiv_id=parsed[0],
+        version=parsed[1] or 1,
+        title=" ".join(result.title.split()),
+        abstract=" ".join(result.summary.split()),
+        authors=tuple(a.name for a in result.authors),
+        published=result.published,
+        categories=tuple(categories),
+    )
+
+
+def fetch_category(client: arxiv.Client, category: str, *, since: datetime,
+                   max_results: int) -> CategoryFetch:
+    """Read ``category`` newest first, keeping papers published strictly after ``since``.
+
+    Stops at the first paper at or before ``since`` (an aware datetime), after ``max_results``
+    papers, or at the end of the results. A failure that survives the client's retries
+    (``arxiv.ArxivError``, ``requests`` errors, :class:`ArxivQueryError`) ends the walk: the
+    result keeps the papers read so far, ``complete=False`` and ``error`` set. Never raises those.
+    """
+    search = arxiv.Search(query=f"cat:{category}", max_results=max_results,
+                          sort_by=arxiv.SortCriterion.SubmittedDate,
+                          sort_order=arxiv.SortOrder.Descending)
+    out = CategoryFetch(category)
+    try:
+        for result in client.results(search):
+            if result.published <= since:
+                break
+            paper = to_paper(result)
+            if paper is not None:
+                out.papers.append(paper)
+    except (arxiv.ArxivError, requests.RequestException, ArxivQueryError) as err:
+        out.complete = False
+        out.error = f"{category}: {describe_error(err)}; kept {len(out.papers)} papers read before"
+    return out
+
+
+def describe_error(err: Exception) -> str:
+    """A one-line, human explanation of a fetch failure."""
+    if isinstance(err, arxiv.HTTPError):
+        return f"gave up after HTTP {err.status} (retries exhausted)"
+    if isinstance(err, arxiv.UnexpectedEmptyPageError):
+        return "gave up after repeated empty pages in the middle of the results"
+    if isinstance(err, requests.Timeout):
+        return "gave up after timeouts"
+    if isinstance(err, requests.ConnectionError):
+        return f"cannot connect ({type(err).__name__})"
+    return str(err)
+
+
+def make_client(settings: Any, *, page_size: int | None = None) -> WatchClient:
+    """A :class:`WatchClient` from settings: ``arxiv.api_url``, ``arxiv.delay_seconds``,
+    ``http.retries``, ``http.timeout``; ``page_size`` defaults to ``arxiv.max_results`` capped at
+    100 (the arxiv package's default page)."""
+    size = page_size or max(1, min(int(settings["arxiv.max_results"]), 100))
+    return WatchClient(settings["arxiv.api_url"], page_size=size,
+                       delay_seconds=float(settings["arxiv.delay_seconds"]),
+                       retries=int(settings["http.retries"]),
+                       timeout=float(settings["http.timeout"]))
