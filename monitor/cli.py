@@ -18,6 +18,7 @@ from monitor import __version__
 from monitor.config import Settings, database_url, load_settings
 from monitor.errors import EXIT_FAIL_ON, ConfigError, MonitorError
 from monitor.health import STATES
+from monitor.signals import exit_on_sigterm
 from monitor.store.db import Database, open_database
 
 
@@ -69,6 +70,7 @@ class MonitorGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, db: str | None, config: str | None) -> None:
     """Link-health and freshness monitoring for curated reading lists."""
+    exit_on_sigterm()
     settings = load_settings(config)
     ctx.obj = Context(settings, database_url(db, settings))
     ctx.call_on_close(lambda: ctx.obj._db and ctx.obj._db.dispose())
@@ -269,9 +271,10 @@ def db_upgrade(ctx: Context) -> None:
 
 def _register() -> None:
     """Commands defined beside their stage (each a few lines over library calls)."""
+    from monitor.service_cli import schedule, serve
     from monitor.watch.cli import arxiv, suggestions
 
-    for command in (arxiv, suggestions):
+    for command in (arxiv, suggestions, schedule, serve):
         main.add_command(command)
 
 

@@ -22,9 +22,13 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from typing import TYPE_CHECKING
+
 from monitor.classify.markers import MARKERS, Marker
-from monitor.fetch.types import FetchResult
 from monitor.urls import InvalidURL, canonical_url
+
+if TYPE_CHECKING:  # importing monitor.fetch loads aiohttp: keep the classifier light
+    from monitor.fetch.types import FetchResult
 
 TRANSPORT_ERRORS = frozenset(
     {"dns", "connect", "timeout", "tls", "too_many_redirects", "redirect_loop", "invalid_url"}

@@ -13,15 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, exc
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import ConfigError, DatabaseError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+SCHEMA_HEAD = "0001"
+"""The newest migration's revision. When the database is already there, Alembic (slow to
+import) is not loaded at all; ``tests/test_store.py`` checks this equals Alembic's head."""
 
 
 @dataclass
@@ -64,14 +70,33 @@ def make_engine(url: str) -> Engine:
 
 def alembic_config(url: str) -> Config:
     """An Alembic config pointing at ``migrations/`` for ``url``."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
+def current_revision(engine: Engine) -> str | None:
+    """The database's Alembic revision, or None when it has none (or no database yet)."""
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except exc.OperationalError as err:
+        if "no such table" in str(err.orig):
+            return None
+        raise DatabaseError(f"database unreachable: {err.orig}") from err
+    except exc.ProgrammingError:  # PostgreSQL: relation does not exist
+        return None
+
+
 def upgrade(engine: Engine) -> None:
     """Run migrations to head. Raises DatabaseError when the database cannot be reached."""
+    if current_revision(engine) == SCHEMA_HEAD:
+        return
+    from alembic import command
+
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     try:
         with engine.begin() as connection:

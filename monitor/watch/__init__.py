@@ -13,177 +13,25 @@ later. A category given up part way keeps its old cursor, so the next run reads 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import arxiv
-from sqlalchemy import select
-
-from monitor.store.db import Database
-from monitor.store.models import ArxivCursor, Suggestion, utcnow
-from monitor.watch.fetch import (
-    ArxivUnavailable,
-    CategoryFetch,
-    Paper,
-    fetch_category,
-    make_client,
-)
-from monitor.watch.score import Score, Scorer
-from monitor.watch.store import (
-    accept,
-    catalog_urls,
-    cataloged_ids,
-    list_suggestions,
-    reject,
-    suggested_ids,
-    suggestion_object,
-)
+if TYPE_CHECKING:
+    from monitor.watch.store import accept, list_suggestions, reject, suggestion_object
+    from monitor.watch.watcher import ArxivUnavailable, WatchResult, watch
 
 __all__ = [
     "ArxivUnavailable", "WatchResult", "accept", "list_suggestions", "reject",
     "suggestion_object", "watch",
 ]
+_HOME = {"accept": "store", "list_suggestions": "store", "reject": "store",
+         "suggestion_object": "store"}
 
 
-@dataclass
-class WatchResult:
-    """Counts of one watch. ``fetched`` counts feed entries newer than the cutoff, summed over
-    categories (a cross-listed paper counts once per category); ``papers`` distinct papers."""
+def __getattr__(name: str) -> Any:
+    """Load on first use: the watcher imports the ``arxiv`` package (and ``requests``), which
+    every other command would otherwise pay for at start."""
+    if name not in __all__:
+        raise AttributeError(f"module 'monitor.watch' has no attribute {name!r}")
+    from importlib import import_module
 
-    categories: list[str]
-    fetched: int = 0
-    papers: int = 0
-    new: int = 0
-    best: float | None = None
-    cataloged: int = 0
-    already_suggested: int = 0
-    below_min_score: int = 0
-    over_limit: int = 0
-    failures: list[str] = field(default_factory=list)
-
-    def line(self) -> str:
-        """One line for the log, e.g. ``"arxiv: 412 fetched over 3 categories, 9 new
-        suggestions (best 0.71), 2 already cataloged"``."""
-        n = len(self.categories)
-        parts = [f"arxiv: {self.fetched} fetched over {n} categor{'y' if n == 1 else 'ies'}",
-                 f"{self.new} new suggestion{'' if self.new == 1 else 's'}"
-                 + (f" (best {self.best:.2f})" if self.best is not None else "")]
-        for count, label in ((self.cataloged, "already cataloged"),
-                             (self.already_suggested, "already suggested"),
-                             (self.below_min_score, "below min_score"),
-                             (self.over_limit, "over max_suggestions")):
-            if count:
-                parts.append(f"{count} {label}")
-        text = ", ".join(parts)
-        if self.failures:
-            text += "; incomplete: " + "; ".join(self.failures)
-        return text
-
-
-def watch(db: Database, settings: Any, *, client: arxiv.Client | None = None,
-          today: date | None = None, scorer: Scorer | None = None) -> WatchResult:
-    """Run one watch over ``arxiv.categories`` and store the new suggestions.
-
-    ``client`` defaults to :func:`monitor.watch.fetch.make_client` (``arxiv.api_url``,
-    ``arxiv.delay_seconds``); ``today`` (UTC date) anchors ``arxiv.lookback_days``; ``scorer``
-    defaults to the packaged section profiles with ``arxiv.keywords``. Raises ArxivUnavailable
-    when the API could not be used at all (nothing fetched); ``CatalogError`` for an unreadable
-    catalog file; ``DatabaseError`` when the database fails.
-    """
-    categories = list(dict.fromkeys(settings["arxiv.categories"]))
-    result = WatchResult(categories)
-    client = client or make_client(settings)
-    fetches = _fetch_all(db, settings, client, categories, today or datetime.now(UTC).date())
-    result.failures = [f.error for f in fetches if not f.complete]
-    result.fetched = sum(len(f.papers) for f in fetches)
-    papers = merge_papers(f.papers for f in fetches)
-    result.papers = len(papers)
-    seen_in_catalog = cataloged_ids(catalog_urls(db, settings["catalog.path"]))
-    with db.session() as session:
-        suggested = suggested_ids(session)
-        fresh = [p for p in papers if p.arxiv_id not in seen_in_catalog | suggested]
-        result.cataloged = sum(p.arxiv_id in seen_in_catalog for p in papers)
-        result.already_suggested = len(papers) - len(fresh) - result.cataloged
-        kept = _rank(fresh, scorer or Scorer.default(settings["arxiv.keywords"]), settings, result)
-        session.add_all(_suggestion(p, s) for p, s in kept)
-        _advance_cursors(session, fetches)
-    result.new = len(kept)
-    result.best = kept[0][1].value if kept else None
-    return result
-
-
-def _fetch_all(db: Database, settings: Any, client: arxiv.Client, categories: list[str],
-               today: date) -> list[CategoryFetch]:
-    """Fetch each category from its cutoff; raise ArxivUnavailable if nothing could be read."""
-    lookback = datetime.combine(today - timedelta(days=settings["arxiv.lookback_days"]),
-                                time(0), UTC)
-    with db.session() as session:
-        cursors = {c.category: c.last_published for c in session.scalars(select(ArxivCursor))}
-    fetches: list[CategoryFetch] = []
-    max_results = int(settings["arxiv.max_results"])
-    for category in categories:
-        since = max(lookback, cursors.get(category, lookback))
-        fetch = (fetch_category(client, category, since=since, max_results=max_results)
-                 if max_results > 0 else CategoryFetch(category))
-        fetches.append(fetch)
-        if not fetches[0].complete and not fetches[0].papers and not _api_answered(client):
-            break
-    if fetches and all(not f.complete and not f.papers for f in fetches):
-        url = getattr(client, "api_url", settings["arxiv.api_url"])
-        raise ArxivUnavailable(f"arXiv API unusable at {url}: {fetches[0].error}")
-    return fetches
-
-
-def _api_answered(client: arxiv.Client) -> bool:
-    """Whether any HTTP response came back (unknown for a plain arxiv.Client: assume yes)."""
-    return bool(getattr(client, "requests_made", 1))
-
-
-def merge_papers(batches: Any) -> list[Paper]:
-    """One paper per versionless id: the highest version, categories of every listing."""
-    merged: dict[str, Paper] = {}
-    for batch in batches:
-        for paper in batch:
-            old = merged.get(paper.arxiv_id)
-            if old is None:
-                merged[paper.arxiv_id] = paper
-                continue
-            newer = paper if paper.version > old.version else old
-            cats = tuple(dict.fromkeys(old.categories + paper.categories))
-            merged[paper.arxiv_id] = Paper(newer.arxiv_id, newer.version, newer.title,
-                                           newer.abstract, newer.authors, newer.published, cats)
-    return list(merged.values())
-
-
-def _rank(papers: list[Paper], scorer: Scorer, settings: Any,
-          result: WatchResult) -> list[tuple[Paper, Score]]:
-    """Papers scoring at least ``arxiv.min_score``, best first, at most ``max_suggestions``."""
-    scored = [(p, scorer.score(p.title, p.abstract)) for p in papers]
-    good = [ps for ps in scored if ps[1].value >= settings["arxiv.min_score"]]
-    good.sort(key=lambda ps: (-ps[1].value, -ps[0].published.timestamp(), ps[0].arxiv_id))
-    limit = int(settings["arxiv.max_suggestions"])
-    result.below_min_score = len(scored) - len(good)
-    result.over_limit = max(0, len(good) - limit)
-    return good[:limit]
-
-
-def _suggestion(paper: Paper, score: Score) -> Suggestion:
-    return Suggestion(arxiv_id=paper.arxiv_id, version=paper.version, title=paper.title,
-                      authors=list(paper.authors), abstract=paper.abstract,
-                      published=paper.published, categories=list(paper.categories),
-                      score=score.value, section=score.section,
-                      matched_terms=list(score.terms), status="new")
-
-
-def _advance_cursors(session: Any, fetches: list[CategoryFetch]) -> None:
-    """Move each completely read category's cursor to its newest paper (never backwards)."""
-    for fetch in fetches:
-        newest = fetch.newest
-        if not fetch.complete or newest is None:
-            continue
-        cursor = session.get(ArxivCursor, fetch.category)
-        if cursor is None:
-            session.add(ArxivCursor(category=fetch.category, last_published=newest))
-        elif newest > cursor.last_published:
-            cursor.last_published, cursor.updated_at = newest, utcnow()
+    return getattr(import_module(f"monitor.watch.{_HOME.get(name, 'watcher')}"), name)

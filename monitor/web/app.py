@@ -1,0 +1,181 @@
+"""The aiohttp application of ``monitor serve``: pages, ``/api/``, security, and the server.
+
+Routes::
+
+    GET  /                              the latest report (monitor.report, HTML)
+    GET  /runs, /runs/{id}              past runs; the report of one run
+    GET  /resources, /resources/{id}    states; one resource's history, redirects, changes
+    GET  /suggestions                   the triage queue
+    POST /suggestions/{id}/accept       form: section, csrf_token
+    POST /suggestions/{id}/reject       form: reason, csrf_token
+    GET  /login, POST /login            when a token is set: token form -> session cookie
+    GET  /api/status, /api/runs, /api/suggestions, /api/report      SPEC §10 JSON
+    POST /api/suggestions/{id}/accept   JSON body optional: {"section": "..."}
+    POST /api/suggestions/{id}/reject   JSON body optional: {"reason": "..."}
+
+Database work runs in worker threads (``asyncio.to_thread``) so the loop stays responsive; triage
+is serialised by one lock (it appends to the catalog file). Security: :mod:`monitor.web.security`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from jinja2 import PackageLoader, select_autoescape
+
+from monitor.config import Settings
+from monitor.errors import MonitorError
+from monitor.report.links import safe_href
+from monitor.store.db import Database
+from monitor.web import api, views
+from monitor.web.keys import DB, GUARD, SETTINGS, TRIAGE_LOCK
+from monitor.web.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    Guard,
+    add_headers,
+    browser_id,
+    configured_token,
+    host_ok,
+    origin_ok,
+    remember_browser,
+)
+
+log = logging.getLogger("monitor.web")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class AccessLogger(AbstractAccessLogger):
+    """Method, path (never the query string), status and time."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %d %.0f ms", request.remote, request.method, request.path,
+                         response.status, time * 1000)
+
+
+def deny(request: web.Request, status: int, message: str,
+         headers: dict[str, str] | None = None) -> web.StreamResponse:
+    """An error: JSON ``{"error": ...}`` under /api/, else a small HTML page."""
+    if request.path.startswith("/api/"):
+        return web.json_response({"error": message}, status=status, headers=headers)
+    response = views.render(request, "error.html.j2", {"status": status, "message": message},
+                            status=status)
+    response.headers.update(headers or {})
+    return response
+
+
+async def _post_refusal(request: web.Request, guard: Guard) -> web.StreamResponse | None:
+    """Why a POST is refused (CSRF, bearer token, content type), or None."""
+    if request.path.startswith("/api/"):
+        if guard.bearer(request):
+            return None
+        if guard.token:
+            return deny(request, 401, "API requests that change data need "
+                                      "'Authorization: Bearer <token>'",
+                        {"WWW-Authenticate": 'Bearer realm="monitor"'})
+        if request.content_type != "application/json":
+            return deny(request, 415, "send Content-Type: application/json")
+        return None
+    if request.path == "/login":
+        return None
+    form = await request.post()
+    if not guard.csrf_ok(request.cookies.get(CSRF_COOKIE, ""), str(form.get(CSRF_FIELD, ""))):
+        return deny(request, 403, "The form expired or did not come from this page "
+                                  "(missing or wrong CSRF token): reload the page and retry.")
+    return None
+
+
+@web.middleware
+async def guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Host, Origin, token and CSRF checks before any handler (see monitor.web.security)."""
+    guard = request.app[GUARD]
+    if not guard.token and not host_ok(request):
+        return deny(request, 421, "this server answers only to loopback host names")
+    if request.method not in ("GET", "HEAD", "POST"):
+        return deny(request, 405, "method not allowed")
+    if request.method == "POST" and not origin_ok(request):
+        return deny(request, 403, "cross-origin request refused")
+    if request.path != "/login" and not guard.authenticated(request):
+        if request.path.startswith("/api/"):
+            return deny(request, 401, "authentication required: 'Authorization: Bearer <token>'",
+                        {"WWW-Authenticate": 'Bearer realm="monitor"'})
+        return views.login_page(request, status=401)
+    if request.method == "POST":
+        refusal = await _post_refusal(request, guard)
+        if refusal is not None:
+            return refusal
+    browser_id(request)
+    response = await handler(request)
+    remember_browser(request, response)
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """HTTP errors as pages or JSON (with the security headers); MonitorError as 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return deny(request, exc.status, exc.reason)
+    except MonitorError as exc:
+        log.error("%s %s: %s", request.method, request.path, exc)
+        return deny(request, 500, str(exc))
+
+
+def create_app(db: Database, settings: Settings, guard: Guard | None = None) -> web.Application:
+    """The application over ``db``; ``guard`` defaults to one for ``serve.host`` and the token."""
+    app = web.Application(middlewares=[error_middleware, guard_middleware])
+    app[DB], app[SETTINGS] = db, settings
+    app[GUARD] = guard or Guard.for_bind(settings["serve.host"], configured_token(settings))
+    app[TRIAGE_LOCK] = asyncio.Lock()
+    env = aiohttp_jinja2.setup(app, loader=PackageLoader("monitor.web", "templates"),
+                               autoescape=select_autoescape(["html", "j2"]),
+                               trim_blocks=True, lstrip_blocks=True)
+    env.filters["href"] = safe_href
+    app.on_response_prepare.append(add_headers)
+    views.add_routes(app.router)
+    api.add_routes(app.router)
+    return app
+
+
+async def serve(db: Database, settings: Settings, db_url: str,
+                with_schedule: bool = False) -> None:
+    """``monitor serve``: run the app (and the scheduler) until SIGTERM/SIGINT."""
+    from monitor.schedule import NightlySchedule
+    from monitor.signals import wait_for_stop
+
+    guard = Guard.for_bind(settings["serve.host"], configured_token(settings))
+    runner = web.AppRunner(create_app(db, settings, guard), access_log_class=AccessLogger,
+                           access_log=logging.getLogger("monitor.web.access"))
+    await runner.setup()
+    schedule: NightlySchedule | None = None
+    try:
+        await _start_site(runner, settings["serve.host"], settings["serve.port"])
+        if with_schedule:
+            schedule = NightlySchedule.from_settings(settings, db_url)
+            schedule.start()
+        await wait_for_stop()
+        log.info("shutting down")
+    finally:
+        if schedule is not None:
+            await schedule.shutdown()
+        await runner.cleanup()
+
+
+async def _start_site(runner: web.AppRunner, host: str, port: int) -> None:
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as err:
+        raise MonitorError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
+    for address in runner.addresses:
+        shown = f"[{address[0]}]" if ":" in address[0] else address[0]
+        log.info("serving on http://%s:%d/", shown, address[1])

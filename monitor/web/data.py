@@ -1,0 +1,98 @@
+"""Read models of the web pages that the report does not already provide.
+
+Plain dicts for the templates; every function takes a :class:`~monitor.store.db.Database`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from monitor.report.model import iso, status_object
+from monitor.store.db import Database
+from monitor.store.models import (
+    CheckResult,
+    Event,
+    Fingerprint,
+    Resource,
+    ResourceState,
+    Run,
+    Suggestion,
+)
+
+
+def runs_page(db: Database, limit: int = 500) -> list[dict[str, Any]]:
+    """Runs, newest first, as SPEC §10 run objects plus ``command`` and ``note``."""
+    from monitor.report.model import run_object
+
+    with db.session() as s:
+        runs = list(s.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
+    return [run_object(r) | {"command": r.command, "note": r.note} for r in runs]
+
+
+def resources_page(db: Database, state: str | None = None) -> list[dict[str, Any]]:
+    """Active resources with their states (status objects plus ``id``), in catalog order."""
+    stmt = (select(Resource, ResourceState)
+            .join(ResourceState, ResourceState.resource_id == Resource.id)
+            .where(Resource.active.is_(True)).order_by(Resource.position, Resource.id))
+    if state:
+        stmt = stmt.where(ResourceState.state == state)
+    with db.session() as s:
+        return [status_object(r, st) | {"id": r.id} for r, st in s.execute(stmt)]
+
+
+def _result(c: CheckResult, run_status: str) -> dict[str, Any]:
+    return {"run_id": c.run_id, "run_status": run_status, "checked_at": iso(c.checked_at),
+            "outcome": c.outcome, "http_status": c.http_status, "error": c.error,
+            "detail": c.detail, "final_url": c.final_url,
+            "redirect_chain": list(c.redirect_chain or []), "elapsed_ms": c.elapsed_ms}
+
+
+def _fingerprint_changes(prints: list[Fingerprint]) -> list[dict[str, Any]]:
+    """The fingerprints where the content hash differs from the one before (the first too)."""
+    changes, previous = [], None
+    for fp in prints:
+        key = fp.text_hash or fp.raw_hash
+        if key != previous:
+            changes.append({"at": iso(fp.at), "run_id": fp.run_id, "title": fp.page_title,
+                            "excerpt": (fp.text_excerpt or "")[:400], "baseline": fp.is_baseline,
+                            "content_type": fp.content_type, "first": previous is None})
+        previous = key
+    return changes
+
+
+def resource_page(db: Database, resource_id: int, limit: int = 60) -> dict[str, Any] | None:
+    """One resource: status, per-run results (newest first), events, fingerprint changes.
+
+    None when there is no such resource.
+    """
+    with db.session() as s:
+        res = s.get(Resource, resource_id)
+        if res is None:
+            return None
+        st = s.get(ResourceState, resource_id) or ResourceState(state="unknown")
+        results = s.execute(
+            select(CheckResult, Run.status).join(Run, Run.id == CheckResult.run_id)
+            .where(CheckResult.resource_id == resource_id)
+            .order_by(CheckResult.id.desc()).limit(limit)).all()
+        events = list(s.scalars(select(Event).where(Event.resource_id == resource_id)
+                                .order_by(Event.id.desc()).limit(limit)))
+        prints = list(s.scalars(select(Fingerprint).where(Fingerprint.resource_id == resource_id)
+                                .order_by(Fingerprint.id)))
+    rows = [_result(c, status) for c, status in results]
+    return {
+        "id": res.id, "active": res.active, "status": status_object(res, st),
+        "results": rows, "last": rows[0] if rows else None,
+        "events": [{"run_id": e.run_id, "at": iso(e.at), "kind": e.kind, "detail": e.detail}
+                   for e in events],
+        "changes": list(reversed(_fingerprint_changes(prints))),
+    }
+
+
+def sections(db: Database) -> list[str]:
+    """Every section name of the catalog and of stored suggestions, sorted."""
+    with db.session() as s:
+        names = set(s.scalars(select(Resource.section).where(Resource.active.is_(True))))
+        names |= set(s.scalars(select(Suggestion.section)))
+    return sorted(n for n in names if n)

@@ -1,0 +1,174 @@
+"""HTML pages: the report, runs, resources, the triage queue and the login form."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from monitor.health import STATES
+from monitor.report import FORMATS, build
+from monitor.report.model import iso
+from monitor.watch import store as triage
+from monitor.web import actions, data
+from monitor.web.keys import DB, GUARD, SETTINGS
+from monitor.web.security import CSRF_FIELD, SESSION_COOKIE, browser_id, set_cookie
+
+NAV = (("/", "Report"), ("/runs", "Runs"), ("/resources", "Resources"),
+       ("/suggestions", "Suggestions"))
+_BODY = re.compile(r"<body[^>]*>", re.IGNORECASE)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def render(request: web.Request, template: str, context: dict[str, Any],
+           status: int = 200) -> web.Response:
+    """Render ``template`` with the navigation and this browser's CSRF token."""
+    guard = request.app[GUARD]
+    context = {"nav": NAV, "path": request.path, "csrf_field": CSRF_FIELD,
+               "csrf_token": guard.csrf_token(browser_id(request)), **context}
+    return aiohttp_jinja2.render_template(template, request, context, status=status)
+
+
+def _int(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit():
+        raise web.HTTPNotFound(reason=f"no {name} {raw!r}")
+    return int(raw)
+
+
+async def _report(request: web.Request, run_id: int | None) -> web.Response:
+    data_ = await asyncio.to_thread(build, request.app[DB], run_id,
+                                    request.app[SETTINGS]["report.history_runs"])
+    if run_id is not None and (data_.run is None or data_.run["id"] != run_id):
+        raise web.HTTPNotFound(reason=f"no finished run {run_id}")
+    page = FORMATS["html"](data_)
+    nav = aiohttp_jinja2.render_string("nav.html.j2", request, {"nav": NAV, "path": "/"})
+    match = _BODY.search(page)
+    if match:
+        page = page[:match.end()] + nav + page[match.end():]
+    return web.Response(text=page, content_type="text/html")
+
+
+async def index(request: web.Request) -> web.Response:
+    """The latest report, as ``monitor report`` renders it."""
+    return await _report(request, None)
+
+
+async def run_report(request: web.Request) -> web.Response:
+    """The report of one run."""
+    return await _report(request, _int(request, "id"))
+
+
+async def runs(request: web.Request) -> web.Response:
+    """Past runs with links to their reports."""
+    rows = await asyncio.to_thread(data.runs_page, request.app[DB])
+    return render(request, "runs.html.j2", {"runs": rows})
+
+
+async def resources(request: web.Request) -> web.Response:
+    """Active resources and their states (``?state=`` filters)."""
+    state = request.query.get("state") or None
+    if state is not None and state not in STATES:
+        raise web.HTTPBadRequest(reason=f"unknown state {state!r}")
+    rows = await asyncio.to_thread(data.resources_page, request.app[DB], state)
+    return render(request, "resources.html.j2", {"rows": rows, "state": state,
+                                                 "states": STATES})
+
+
+async def resource(request: web.Request) -> web.Response:
+    """One resource: state history, last redirect chain, fingerprint changes."""
+    page = await asyncio.to_thread(data.resource_page, request.app[DB], _int(request, "id"))
+    if page is None:
+        raise web.HTTPNotFound(reason="no such resource")
+    return render(request, "resource.html.j2", {"r": page, "s": page["status"]})
+
+
+def _queue(db: Any) -> dict[str, Any]:
+    rows = triage.list_suggestions(db)
+    new = [triage.suggestion_object(s) for s in rows if s.status == "new"]
+    decided = sorted((s for s in rows if s.status != "new"),
+                     key=lambda s: (s.decided_at or _EPOCH, s.id), reverse=True)
+    return {"new": new, "sections": data.sections(db),
+            "decided": [triage.suggestion_object(s) | {"decided_at": iso(s.decided_at)}
+                        for s in decided[:30]]}
+
+
+async def suggestions(request: web.Request, error: str | None = None,
+                      status: int = 200) -> web.Response:
+    """The triage queue: Accept (section editable) and Reject (reason) per paper."""
+    context = await asyncio.to_thread(_queue, request.app[DB])
+    done = request.query.get("done", "")
+    context["done"] = next((s for s in context["decided"] if str(s["id"]) == done), None)
+    context["error"] = error
+    return render(request, "suggestions.html.j2", context, status=status)
+
+
+async def _triage(request: web.Request, verb: str) -> web.Response:
+    form = await request.post()
+    ident = request.match_info["ident"]
+    try:
+        if verb == "accept":
+            section = form.get("section")
+            done = await actions.accept(request.app, ident,
+                                        None if section is None else str(section).strip())
+        else:
+            done = await actions.reject(request.app, ident, str(form.get("reason", "")).strip())
+    except triage.SuggestionError as exc:
+        return await suggestions(request, str(exc), actions.http_status(exc))
+    raise web.HTTPSeeOther(f"/suggestions?done={done['id']}")
+
+
+async def accept(request: web.Request) -> web.Response:
+    """Form POST: accept into the given section; back to the queue."""
+    return await _triage(request, "accept")
+
+
+async def reject(request: web.Request) -> web.Response:
+    """Form POST: reject with the given reason; back to the queue."""
+    return await _triage(request, "reject")
+
+
+def login_page(request: web.Request, status: int = 200,
+               error: str | None = None) -> web.Response:
+    """The token form (the token is never echoed back)."""
+    target = request.path_qs if request.path != "/login" else request.query.get("next", "/")
+    return render(request, "login.html.j2", {"next": _local(target), "error": error},
+                  status=status)
+
+
+def _local(target: str) -> str:
+    """``target`` if it is a path on this site, else ``/`` (no open redirect)."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+
+
+async def login(request: web.Request) -> web.Response:
+    """GET: the form. POST: check the token, set the session cookie, go to ``next``."""
+    guard = request.app[GUARD]
+    if not guard.token:
+        raise web.HTTPSeeOther("/")
+    if request.method == "GET":
+        return login_page(request)
+    form = await request.post()
+    if not guard.check_login(str(form.get("token", ""))):
+        return login_page(request, 401, "Wrong token.")
+    response = web.HTTPSeeOther(_local(str(form.get("next", "/"))))
+    set_cookie(response, SESSION_COOKIE, guard.session_value(), request.secure)
+    raise response
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    """Register the page routes."""
+    router.add_get("/", index)
+    router.add_get("/runs", runs)
+    router.add_get("/runs/{id}", run_report)
+    router.add_get("/resources", resources)
+    router.add_get("/resources/{id}", resource)
+    router.add_get("/suggestions", suggestions)
+    router.add_post("/suggestions/{ident:.+}/accept", accept)
+    router.add_post("/suggestions/{ident:.+}/reject", reject)
+    router.add_route("GET", "/login", login)
+    router.add_route("POST", "/login", login)
