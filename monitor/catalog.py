@@ -38,6 +38,8 @@ __all__ = [
 KINDS = ("paper", "video", "playlist", "channel", "blog", "docs", "course", "book", "repo", "site",
          "other")
 KNOWN_COLUMNS = ("url", "title", "section", "chapter", "kind", "source", "added", "notes")
+MAX_URL_LENGTH = 2048  # longer URLs are refused by many servers and do not fit the index
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.+\-Z]{0,20})?$")
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ def read_catalog_text(
 
 def _records(text: str, path: str) -> Iterator[tuple[int, list[str]]]:
     """Yield (first physical line, fields) of each non-blank CSV record."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     start = 1
     while True:
         try:
@@ -147,7 +149,8 @@ def _records(text: str, path: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise CatalogError(f"{path}:{start}: not CSV: {exc}") from None
+            hint = " (a quote opened here is never closed)" if "end of data" in str(exc) else ""
+            raise CatalogError(f"{path}:{start}: not CSV: {exc}{hint}") from None
         if fields and any(f.strip() for f in fields):
             yield start, fields
         start = reader.line_num + 1
@@ -178,12 +181,23 @@ def _row(
     if not url.strip():
         problems.append(CatalogProblem(path, line, "empty url"))
         return None
+    if len(url.strip()) > MAX_URL_LENGTH:
+        problems.append(CatalogProblem(path, line, f"url longer than {MAX_URL_LENGTH} characters"))
+        return None
+    if "\n" in url.strip() or "\r" in url.strip():
+        problems.append(CatalogProblem(path, line, "the url field spans lines (an unterminated "
+                                       f"quote?): {url.strip()[:80]!r}"))
+        return None
     try:
         canonical = canonical_url(url)
     except InvalidURL as exc:
         problems.append(CatalogProblem(path, line, str(exc)))
         return None
     known = {k: values.get(k, "") for k in KNOWN_COLUMNS if k != "url"}
+    if known["added"] and not _ISO_DATE.match(known["added"].strip()):
+        problems.append(CatalogProblem(path, line, f"added is not an ISO date "
+                                       f"(YYYY-MM-DD): {known['added'][:40]!r}; ignored"))
+        known["added"] = ""
     known["kind"] = _checked_kind(known["kind"], canonical, known["title"], line, path, problems)
     extra = tuple((n, v) for n, v in zip(names, fields, strict=False) if n not in KNOWN_COLUMNS)
     return CatalogRow(url=url, canonical_url=canonical, extra=extra, line=line, **known)

@@ -7,6 +7,7 @@ Exit codes: 0 done; 1 the job failed; 2 ``--fail-on`` matched; 3 bad configurati
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ import click
 
 from monitor import __version__
 from monitor.config import Settings, database_url, load_settings
-from monitor.errors import EXIT_FAIL_ON, ConfigError, MonitorError
+from monitor.errors import EXIT_CONFIG, EXIT_FAIL_ON, ConfigError, MonitorError
 from monitor.health import STATES
 from monitor.signals import exit_on_sigterm
 from monitor.store.db import Database, open_database
@@ -50,14 +51,32 @@ def _fail_on(value: str | None) -> set[str]:
 
 
 class MonitorGroup(click.Group):
-    """Turns MonitorError into a message on stderr and its exit code."""
+    """Maps errors to the documented exit codes: MonitorError to its own (1, 3 or 75), a bad
+    option or argument to 3 (click's default 2 is reserved for ``--fail-on``), Ctrl-C to 130."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
         try:
-            return super().invoke(ctx)
+            result = super().main(*args, **kwargs)
+            sys.stdout.flush()
+            return result
         except MonitorError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
+        except click.UsageError as err:
+            err.show()
+            sys.exit(EXIT_CONFIG)
+        except click.ClickException as err:
+            err.show()
+            sys.exit(err.exit_code)
+        except click.exceptions.Exit as err:
+            sys.exit(err.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        except BrokenPipeError:  # `monitor status | head`
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+            sys.exit(0)
 
 
 @click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -108,8 +127,9 @@ def _apply_http(settings: Settings, catalog: str | None, connect_to: tuple[str, 
         settings.set("http.concurrency", concurrency)
     if per_host:
         settings.set("http.per_host", per_host)
+    from monitor.fetch.resolver import make_ssl_context, parse_connect_to
+
     try:
-        from monitor.fetch.resolver import parse_connect_to
         for spec in settings["http.connect_to"]:
             parse_connect_to(spec)
     except ValueError as err:
@@ -117,6 +137,10 @@ def _apply_http(settings: Settings, catalog: str | None, connect_to: tuple[str, 
     bundle = settings["http.ca_bundle"]
     if bundle and not Path(bundle).is_file():
         raise ConfigError(f"--ca-bundle / http.ca_bundle: no such file {bundle}")
+    try:
+        make_ssl_context(bundle)
+    except ValueError as err:
+        raise ConfigError(f"--ca-bundle / http.ca_bundle: {err}") from err
 
 
 def _exit_fail_on(ctx: Context, states: set[str]) -> None:
@@ -182,7 +206,8 @@ def report(ctx: Context, fmt: str, out: str | None, run_id: int | None) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (SPEC §10).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list, one object per resource (keys in the README).")
 @click.option("--state", type=click.Choice(STATES), help="Only resources in this state.")
 @pass_ctx
 def status(ctx: Context, as_json: bool, state: str | None) -> None:
@@ -194,13 +219,16 @@ def status(ctx: Context, as_json: bool, state: str | None) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    if rows:
+        click.echo(f"{'STATE':<8} {'HTTP':>4}  URL  [-> REPLACEMENT | ERROR]")
     for r in rows:
-        extra = r["final_url"] or r["error"] or ""
+        extra = (f"-> {r['final_url']}" if r["state"] == "moved" else r["error"]) or ""
         click.echo(f"{r['state']:<8} {r['http_status'] or '-':>4}  {r['url']}  {extra}".rstrip())
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (SPEC §10).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list, one object per run (keys in the README).")
 @pass_ctx
 def runs(ctx: Context, as_json: bool) -> None:
     """Past runs, newest first."""
@@ -271,10 +299,11 @@ def db_upgrade(ctx: Context) -> None:
 
 def _register() -> None:
     """Commands defined beside their stage (each a few lines over library calls)."""
+    from monitor.ack import ack
     from monitor.service_cli import schedule, serve
     from monitor.watch.cli import arxiv, suggestions
 
-    for command in (arxiv, suggestions, schedule, serve):
+    for command in (ack, arxiv, suggestions, schedule, serve):
         main.add_command(command)
 
 

@@ -29,6 +29,8 @@ class Setting:
     name: str
     default: Any
     help: str
+    low: float | None = 0  # smallest allowed number (inclusive); None = no bound
+    high: float | None = None  # largest allowed number (inclusive)
 
     @property
     def key(self) -> str:
@@ -38,38 +40,38 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("catalog", "path", "catalog.csv", "catalog CSV to sync and check"),
     Setting("database", "url", DEFAULT_DB_URL, "SQLAlchemy URL of the database"),
-    Setting("http", "concurrency", 32, "requests in flight, all hosts"),
-    Setting("http", "per_host", 2, "requests in flight to one host"),
-    Setting("http", "timeout", 30.0, "seconds for a whole request"),
-    Setting("http", "connect_timeout", 10.0, "seconds to connect"),
+    Setting("http", "concurrency", 32, "requests in flight, all hosts", 1),
+    Setting("http", "per_host", 2, "requests in flight to one host", 1),
+    Setting("http", "timeout", 30.0, "seconds for a whole request", 0.001),
+    Setting("http", "connect_timeout", 10.0, "seconds to connect", 0.001),
     Setting("http", "max_redirects", 10, "redirects followed before too_many_redirects"),
     Setting("http", "retries", 2, "extra tries for transient failures (timeouts, 5xx, 429)"),
     Setting("http", "backoff_base", 1.0, "seconds before the first retry; doubles each retry"),
     Setting("http", "retry_after_cap", 60.0,
             "seconds; a longer Retry-After counts as a failure for this run"),
-    Setting("http", "max_body_bytes", 5_000_000, "bytes of body read at most"),
+    Setting("http", "max_body_bytes", 5_000_000, "bytes of body read at most", 1),
     Setting("http", "user_agent", f"monitor/{__version__} (+{PROJECT_URL})", "User-Agent header"),
     Setting("http", "connect_to", [], "curl --connect-to strings HOST1:PORT1:HOST2:PORT2"),
     Setting("http", "ca_bundle", "", "PEM file of extra trusted CAs"),
-    Setting("health", "dead_after_runs", 3, "consecutive failing non-degraded runs before dead"),
+    Setting("health", "dead_after_runs", 3, "consecutive failing non-degraded runs before dead", 1),
     Setting("health", "dead_after_hours", 48.0, "hours the failing streak must span before dead"),
     Setting("health", "degraded_threshold", 0.8,
-            "share of hosts failing with dns/connect/timeout that marks a run degraded"),
-    Setting("health", "change_threshold", 0.90, "text similarity below this is a change"),
+            "share of hosts failing with dns/connect/timeout that marks a run degraded", 0, 1),
+    Setting("health", "change_threshold", 0.90, "text similarity below this is a change", 0, 1),
     Setting("arxiv", "api_url", "https://export.arxiv.org/api/query", "arXiv API endpoint"),
     Setting("arxiv", "categories", ["cs.CL", "cs.LG", "cs.AI"], "watched arXiv categories"),
-    Setting("arxiv", "max_results", 200, "papers fetched at most per category and run"),
+    Setting("arxiv", "max_results", 200, "papers fetched at most per category and run", 1),
     Setting("arxiv", "lookback_days", 7, "days back on the first watch"),
     Setting("arxiv", "delay_seconds", 3.0, "seconds between arXiv API requests"),
-    Setting("arxiv", "min_score", 0.1, "suggestions below this score are dropped"),
+    Setting("arxiv", "min_score", 0.1, "suggestions below this score are dropped", 0, 1),
     Setting("arxiv", "max_suggestions", 30, "suggestions kept per watch"),
     Setting("arxiv", "keywords", [], "extra terms that raise a paper's score"),
     Setting("report", "dir", "reports", "directory of rendered reports"),
-    Setting("report", "history_runs", 30, "runs shown in the trend"),
+    Setting("report", "history_runs", 30, "runs shown in the trend", 1),
     Setting("schedule", "cron", "0 3 * * *", "crontab expression of the nightly run"),
     Setting("schedule", "timezone", "UTC", "time zone of the cron expression"),
     Setting("serve", "host", "127.0.0.1", "address the web UI binds to"),
-    Setting("serve", "port", 8080, "port of the web UI"),
+    Setting("serve", "port", 8080, "port of the web UI", 0, 65535),
     Setting("serve", "token", "", "bearer token for the web UI (env MONITOR_TOKEN)"),
 )
 
@@ -111,9 +113,19 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
     if not ok:
         raise ConfigError(f"{where}: {setting.key} must be a {_type_name(default)}, "
                           f"got {value!r}")
-    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-        raise ConfigError(f"{where}: {setting.key} must not be negative, got {value!r}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        _check_bounds(setting, value, where)
     return value
+
+
+def _check_bounds(setting: Setting, value: float, where: str) -> None:
+    low, high = setting.low, setting.high
+    if (low is not None and value < low) or (high is not None and value > high):
+        if high is None:
+            bound = "must not be negative" if low == 0 else f"must be at least {low:g}"
+        else:
+            bound = f"must be between {low:g} and {high:g}"
+        raise ConfigError(f"{where}: {setting.key} {bound}, got {value!r}")
 
 
 def parse_toml(data: Mapping[str, Any], where: str) -> dict[str, Any]:

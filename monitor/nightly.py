@@ -15,6 +15,7 @@ from monitor import pipeline
 from monitor.config import Settings
 from monitor.errors import ConfigError, MonitorError
 from monitor.report import FORMATS, build
+from monitor.store import queries
 from monitor.store.db import Database
 
 EXTENSIONS = {"html": "html", "md": "md", "json": "json"}
@@ -25,7 +26,8 @@ def write_report(db: Database, settings: Settings, fmt: str = "html", out: str |
     """Render a report and write it; returns the paths written ('-' for standard output).
 
     With no ``out``, html goes to ``report.dir/YYYY-MM-DD.html`` and ``report.dir/index.html``
-    (the date of the run's start), md and json to standard output.
+    (the date of the run's start; ``run-ID.html`` for ``--run ID``), md and json to standard
+    output.
     """
     data = build(db, run_id, settings["report.history_runs"])
     if run_id is not None and (data.run is None or data.run["id"] != run_id):
@@ -38,10 +40,10 @@ def write_report(db: Database, settings: Settings, fmt: str = "html", out: str |
         return [_write(Path(out), text)]
     day = (data.run["started_at"][:10] if data.run else date.today().isoformat())
     folder = Path(settings["report.dir"])
-    paths = [_write(folder / f"{day}.{EXTENSIONS[fmt]}", text)]
-    if run_id is None:
-        paths.append(_write(folder / f"index.{EXTENSIONS[fmt]}", text))
-    return paths
+    if run_id is not None:  # an earlier run: never overwrite the day's or the latest report
+        return [_write(folder / f"run-{run_id}.{EXTENSIONS[fmt]}", text)]
+    return [_write(folder / f"{day}.{EXTENSIONS[fmt]}", text),
+            _write(folder / f"index.{EXTENSIONS[fmt]}", text)]
 
 
 def _write(path: Path, text: str) -> str:
@@ -52,16 +54,16 @@ def _write(path: Path, text: str) -> str:
     return str(path)
 
 
-def _watch(db: Database, settings: Settings) -> Iterator[str]:
+def _watch(db: Database, settings: Settings, run_id: int) -> Iterator[str]:
+    from monitor.watch import watch
+
     try:
-        from monitor.watch import watch
-    except ImportError:
-        return
-    try:
-        result = watch(db, settings)
-        yield result.line()
+        line = watch(db, settings).line()
     except MonitorError as err:
-        yield f"arxiv watch skipped: {err}"
+        line = f"arxiv watch skipped: {err}"
+    if "skipped" in line or "incomplete" in line:
+        queries.add_run_note(db, run_id, line)
+    yield line
 
 
 def run(db: Database, settings: Settings, watch_arxiv: bool = True) -> Iterator[str]:
@@ -69,7 +71,7 @@ def run(db: Database, settings: Settings, watch_arxiv: bool = True) -> Iterator[
     summary = pipeline.check(db, settings, settings["catalog.path"], command="run")
     yield summary.line()
     if watch_arxiv:
-        yield from _watch(db, settings)
+        yield from _watch(db, settings, summary.run_id)
     for fmt in ("html", "md", "json"):
         data_paths = write_report(db, settings, fmt, str(Path(settings["report.dir"]) /
                                                          f"latest.{EXTENSIONS[fmt]}")

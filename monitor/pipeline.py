@@ -1,11 +1,19 @@
 """The pipeline: the one place that knows the order of the stages.
 
-catalog -> fetch -> classify -> store -> health -> report
+catalog -> [site prepare] -> fetch or probe -> classify -> fingerprint -> store
+        -> [wayback] -> health + site events + freshness -> report
 
-``check`` syncs the catalog, takes the run lock, fetches every active resource (results are
-written in batches as they arrive, so a killed run keeps what it checked), then decides whether
-the run was degraded and applies the state transitions in one transaction. A crash before that
-transaction leaves every state as it was; the next start marks the run ``aborted``.
+``check`` syncs the catalog, takes the run lock, runs the sites' ``prepare`` (the one batched
+arXiv API query), then checks every active resource: a site probe (:mod:`monitor.sites`) where
+one applies, else a generic fetch + classify, and a content fingerprint of ``ok`` pages
+(:mod:`monitor.freshness`). Results and new fingerprints are written in batches as they arrive,
+so a killed run keeps what it checked. Then it decides whether the run was degraded, asks the
+Wayback Machine for resources that become failing, and applies, in one transaction, the state
+transitions, the probes' ``updated`` events and the change detection.
+
+A crash before that transaction leaves every state as it was; the next start marks the run
+``aborted``. Fingerprints written mid-run count only once their run is ``complete``
+(:mod:`monitor.store.fingerprints`), so they never become a baseline or history otherwise.
 """
 
 from __future__ import annotations
@@ -21,14 +29,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitor import freshness, sites
 from monitor.catalog import CatalogProblem, load_catalog
 from monitor.classify import Outcome, classify
 from monitor.config import Settings
 from monitor.fetch import Fetcher, FetchOptions, FetchResult
 from monitor.health import EventDraft, Health, HealthPolicy, is_degraded, transition
-from monitor.store import lock, queries
+from monitor.sites import wayback
+from monitor.store import fingerprints, lock, queries
 from monitor.store.db import Database
-from monitor.store.models import utcnow
+from monitor.store.models import ResourceState, utcnow
+
+Events = list[tuple[int, datetime, str, dict[str, Any]]]
 
 FLUSH_EVERY = 200  # results per database batch
 FLUSH_SECONDS = 2.0
@@ -44,6 +56,9 @@ class Checked:
     etag: str | None = None
     last_modified: str | None = None
     row: dict[str, Any] = field(default_factory=dict)  # check_results columns
+    site: str | None = None  # the probe's site, when a probe decided
+    probe: dict[str, Any] = field(default_factory=dict)  # the probe's info
+    observed: freshness.Observed | None = None  # content seen (row dropped once written)
 
     @property
     def host(self) -> str:
@@ -64,6 +79,7 @@ class CheckSummary:
     hosts: int = 0
     unreachable: int = 0
     bytes_received: int = 0
+    notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         states = " ".join(f"{k} {self.counts.get(k, 0)}"
@@ -75,7 +91,7 @@ class CheckSummary:
         if self.status == "degraded":
             text += (f"\nthe network looked down: {self.unreachable} of {self.hosts} hosts "
                      "unreachable; no resource was marked failing or dead")
-        return text
+        return "\n".join([text, *(f"note: {n}" for n in self.notes)])
 
 
 def fetch_options(settings: Settings) -> FetchOptions:
@@ -98,30 +114,50 @@ def health_policy(settings: Settings) -> HealthPolicy:
                         degraded_threshold=settings["health.degraded_threshold"])
 
 
-def result_row(run_id: int, target: queries.Target, res: FetchResult, out: Outcome,
-               at: datetime) -> dict[str, Any]:
-    """The ``check_results`` row of one fetch."""
-    return {
+def result_row(run_id: int, target: queries.Target, res: FetchResult | None, out: Outcome,
+               at: datetime, probe: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``check_results`` row of one check (``res``: the response behind it, if any)."""
+    row: dict[str, Any] = {
         "run_id": run_id, "resource_id": target.resource_id, "checked_at": at, "url": target.url,
-        "final_url": res.final_url if res.final_url != res.url else None,
-        "http_status": out.http_status, "outcome": out.outcome, "error": out.error,
-        "detail": out.detail,
+        "final_url": None, "http_status": out.http_status, "outcome": out.outcome,
+        "error": out.error, "detail": out.detail, "redirect_chain": [], "elapsed_ms": 0,
+        "attempts": 1, "bytes_received": 0, "content_type": None, "etag": None,
+        "last_modified": None, "probe": probe or {},
+    }
+    if res is None:
+        return row
+    return row | {
+        "final_url": out.final_url if probe else (res.final_url if res.final_url != res.url
+                                                  else None),
         "redirect_chain": [{"url": h.url, "status": h.status, "location": h.location}
                            for h in res.chain],
         "elapsed_ms": int(res.elapsed * 1000), "attempts": res.attempts,
         "bytes_received": res.bytes_received, "content_type": res.headers.get("content-type"),
-        "etag": res.headers.get("etag"), "last_modified": res.headers.get("last-modified"),
-        "probe": {},
+        "etag": None if probe else res.headers.get("etag"),
+        "last_modified": None if probe else res.headers.get("last-modified"),
     }
 
 
-async def check_one(fetcher: Fetcher, run_id: int, target: queries.Target) -> Checked:
-    """Fetch and classify one resource."""
-    res = await fetcher.fetch(target.url, etag=target.etag, last_modified=target.last_modified)
+async def check_one(ctx: sites.ProbeContext, run_id: int, target: queries.Target,
+                    latest: fingerprints.Latest | None = None) -> Checked:
+    """Check one resource: its site's probe, or a generic fetch + classify + fingerprint."""
+    site = sites.site_for(target.url)
+    probed = await site.probe(ctx, target) if site is not None else None
     at = utcnow()
+    if probed is not None:
+        assert site is not None
+        row = result_row(run_id, target, probed.fetch, probed.outcome, at,
+                         {"site": site.name, **probed.info})
+        return Checked(target, probed.outcome, at, row=row, site=site.name, probe=probed.info)
+    assert ctx.fetcher is not None
+    res = await ctx.fetcher.fetch(target.url, etag=target.etag,
+                                  last_modified=target.last_modified)
     out = classify(res)
+    seen = None
+    if site is None or site.fingerprint:
+        seen = freshness.observe(res, out, latest, target.resource_id, run_id, at)
     return Checked(target, out, at, res.headers.get("etag"), res.headers.get("last-modified"),
-                   result_row(run_id, target, res, out, at))
+                   result_row(run_id, target, res, out, at), observed=seen)
 
 
 def interleave_hosts(targets: list[queries.Target]) -> list[queries.Target]:
@@ -143,35 +179,52 @@ def interleave_hosts(targets: list[queries.Target]) -> list[queries.Target]:
 
 
 class ResultSink:
-    """Buffers check results and writes them in batches (every FLUSH_EVERY rows or seconds)."""
+    """Buffers check results (and new fingerprints) and writes them in batches (every
+    FLUSH_EVERY rows or FLUSH_SECONDS); keeps a slim copy of each result for the health stage."""
 
     def __init__(self, db: Database) -> None:
         self.db, self.buffer, self.last = db, [], time.monotonic()
+        self.prints: list[dict[str, Any]] = []
         self.checked: list[Checked] = []
         self.bytes_received = 0
 
     def add(self, item: Checked) -> None:
         self.buffer.append(item.row)
         self.bytes_received += item.row.get("bytes_received", 0)
+        seen = item.observed
+        if seen is not None and seen.row is not None:
+            self.prints.append(seen.row)
+            seen = freshness.Observed(seen.kind)
         self.checked.append(Checked(item.target, item.outcome, item.at, item.etag,
-                                    item.last_modified))
+                                    item.last_modified, site=item.site, probe=item.probe,
+                                    observed=seen))
         if len(self.buffer) >= FLUSH_EVERY or time.monotonic() - self.last > FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
         queries.insert_results(self.db, self.buffer)
-        self.buffer, self.last = [], time.monotonic()
+        if self.prints:
+            with self.db.session() as s:
+                fingerprints.insert_rows(s, self.prints)
+        self.buffer, self.prints, self.last = [], [], time.monotonic()
         lock.heartbeat(self.db)
 
 
 async def crawl(targets: list[queries.Target], options: FetchOptions, run_id: int,
-                sink: ResultSink, progress: Callable[[int], None] | None = None) -> None:
+                sink: ResultSink, progress: Callable[[int], None] | None = None,
+                ctx: sites.ProbeContext | None = None,
+                latest: dict[int, fingerprints.Latest] | None = None) -> None:
     """Check every target with ``options.concurrency`` workers; results go to ``sink``."""
     order: Iterator[queries.Target] = iter(interleave_hosts(targets))
+    latest = latest or {}
     async with Fetcher(options) as fetcher:
+        probe_ctx = ctx or sites.ProbeContext(None, Settings())
+        probe_ctx.fetcher = fetcher
+
         async def worker() -> None:
             for target in order:
-                sink.add(await check_one(fetcher, run_id, target))
+                sink.add(await check_one(probe_ctx, run_id, target,
+                                         latest.get(target.resource_id)))
                 if progress:
                     progress(1)
 
@@ -180,15 +233,26 @@ async def crawl(targets: list[queries.Target], options: FetchOptions, run_id: in
     sink.flush()
 
 
-def apply_health(db: Database, run_id: int, checked: list[Checked], policy: HealthPolicy,
-                 note: str = "") -> tuple[str, int, int, int]:
-    """Decide degraded or complete, apply transitions, store events and close the run.
+def find_replacements(db: Database, checked: list[Checked], options: FetchOptions,
+                      degraded: bool) -> dict[int, wayback.Snapshot]:
+    """Ask the Wayback Machine once per resource that becomes failing (none when degraded)."""
+    failing = [] if degraded else [(c.target.resource_id, c.target.url) for c in checked
+                                   if c.outcome.outcome == "failing"]
+    return asyncio.run(wayback.suggest_for(db, failing, options))
 
-    Returns ``(status, events, hosts, unreachable_hosts)``. One transaction.
+
+def apply_health(db: Database, run_id: int, checked: list[Checked], policy: HealthPolicy,
+                 note: str = "", threshold: float = 0.9,
+                 snapshots: dict[int, wayback.Snapshot] | None = None
+                 ) -> tuple[str, int, int, int]:
+    """Decide degraded or complete, apply transitions, probe events, Wayback suggestions and
+    change detection, store events and close the run. One transaction.
+
+    Returns ``(status, events, hosts, unreachable_hosts)``.
     """
     degraded, hosts, unreachable = is_degraded(((c.host, c.outcome) for c in checked), policy)
     status = "degraded" if degraded else "complete"
-    events: list[tuple[int, datetime, str, dict[str, Any]]] = []
+    events: Events = []
     with db.session() as s:
         states = queries.load_states(s, (c.target.resource_id for c in checked))
         for c in checked:
@@ -198,10 +262,14 @@ def apply_health(db: Database, run_id: int, checked: list[Checked], policy: Heal
             st.last_checked_at = c.at
             if degraded:
                 continue
-            drafts = _apply_one(st, c, policy)
+            drafts = _apply_one(st, c, policy) + _apply_probe(st, c)
+            wayback.apply(st, c.outcome.outcome, c.at, (snapshots or {}).get(st.resource_id))
             events.extend((c.target.resource_id, c.at, d.kind, d.detail) for d in drafts)
+        if not degraded:
+            events.extend(_freshness(s, run_id, checked, states, threshold))
         queries.add_events(s, run_id, events)
         queries.finish_run(s, run_id, status, len(checked), note, hosts, unreachable)
+        fingerprints.purge_unfinished(s)
     return status, len(events), hosts, unreachable
 
 
@@ -216,6 +284,24 @@ def _apply_one(st: Any, c: Checked, policy: HealthPolicy) -> list[EventDraft]:
     if c.outcome.outcome == "ok" and c.outcome.http_status != 304:
         st.etag, st.last_modified = c.etag, c.last_modified
     return drafts
+
+
+def _apply_probe(st: ResourceState, c: Checked) -> list[EventDraft]:
+    """Store the probe's info under its site in ``st.probe``; the site's ``updated`` events."""
+    if c.site is None:
+        return []
+    old = dict(st.probe or {})
+    drafts = sites.site_events(c.site, old.get(c.site) or {}, c.probe)
+    st.probe = old | {c.site: c.probe}
+    return drafts
+
+
+def _freshness(s: Any, run_id: int, checked: list[Checked], states: dict[int, ResourceState],
+               threshold: float) -> Events:
+    observed = {c.target.resource_id: (c.observed, c.at) for c in checked
+                if c.observed is not None}
+    return [(rid, at, d.kind, d.detail)
+            for rid, at, d in freshness.apply(s, run_id, observed, states, threshold)]
 
 
 def _progress_bar(total: int) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
@@ -247,23 +333,31 @@ def check(db: Database, settings: Settings, catalog_path: str | Path,
         queries.sync_catalog(db, rows)
         run_id = queries.start_run(db, command, os.getpid())
         targets = queries.active_targets(db)
-        sink = ResultSink(db)
+        sink, ctx = ResultSink(db), sites.ProbeContext(None, settings)
+        options = fetch_options(settings)
         advance, stop = _progress_bar(len(targets))
         try:
-            asyncio.run(crawl(targets, fetch_options(settings), run_id, sink, advance))
+            sites.prepare(targets, settings, ctx)
+            asyncio.run(crawl(targets, options, run_id, sink, advance, ctx,
+                              fingerprints.latest_map(db)))
+            degraded = is_degraded(((c.host, c.outcome) for c in sink.checked),
+                                   health_policy(settings))[0]
+            snapshots = find_replacements(db, sink.checked, options, degraded)
         except BaseException:
             _abort(db, sink, run_id)
             raise
         finally:
             stop()
         status, events, hosts, unreachable = apply_health(
-            db, run_id, sink.checked, health_policy(settings))
+            db, run_id, sink.checked, health_policy(settings), "; ".join(ctx.notes),
+            settings["health.change_threshold"], snapshots)
     finally:
         lock.release(db)
     with db.session() as s:
         counts = queries.state_counts(s)
     return CheckSummary(run_id, status, len(sink.checked), counts, problems, events,
-                        time.monotonic() - started, hosts, unreachable, sink.bytes_received)
+                        time.monotonic() - started, hosts, unreachable, sink.bytes_received,
+                        ctx.notes)
 
 
 def _abort(db: Database, sink: ResultSink, run_id: int) -> None:

@@ -147,6 +147,34 @@ def test_any_bytes_give_rows_or_catalog_error(tmp_path: Path, data: bytes) -> No
     assert all(isinstance(p, CatalogProblem) for p in problems)
 
 
+_CSV_BYTES = st.one_of(
+    st.binary(max_size=200),
+    st.lists(st.sampled_from([b"url", b",", b"\"", b"\n", b"\r\n", b"https://a.example/x",
+                              b"http://[bad", b"title", b"\xef\xbb\xbf", b"\xff", b"\x00"]),
+             max_size=25).map(b"".join),
+)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_CSV_BYTES)
+def test_any_bytes_give_a_clear_answer_on_the_command_line(tmp_path: Path, data: bytes) -> None:
+    """``catalog validate`` on any bytes: a count, problems naming file:line, or exit 3 with an
+    error naming the file; never a traceback."""
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    path = _write(tmp_path, data)
+    result = CliRunner().invoke(main, ["catalog", "validate", str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in (0, 3) and "Traceback" not in result.output
+    if result.exit_code == 0:
+        assert f"{path}: " in result.output
+    else:
+        assert "catalog.csv" in result.output
+
+
 # ---------------------------------------------------------------- write / append
 
 
@@ -372,3 +400,26 @@ def test_extract_reproduces_the_committed_catalog_byte_for_byte(tmp_path: Path) 
     result = CliRunner().invoke(main, ["catalog", "extract", *paths, "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == (repo / "catalog.csv").read_bytes()
+
+
+def test_an_unterminated_quote_is_a_file_error_not_a_swallowed_rest(tmp_path: Path) -> None:
+    """Otherwise the rows after the quote would vanish and be deactivated by the next sync."""
+    path = _write(tmp_path, 'url,title\nhttps://a.test/,"A\nhttps://b.test/x,B\n'
+                            "https://c.test/,C\n")
+    with pytest.raises(CatalogError, match=r"catalog.csv:2: not CSV: .*never closed"):
+        load_catalog(path)
+
+
+def test_a_url_field_spanning_lines_is_a_bad_row(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'url,title\nhttps://a.test/,A\n"https://b.test/x\ny",B\n')
+    rows, problems = load_catalog(path)
+    assert [r.url for r in rows] == ["https://a.test/"]
+    assert problems[0].line == 3 and "spans lines" in problems[0].message
+
+
+def test_long_urls_and_bad_dates_are_reported(tmp_path: Path) -> None:
+    long_url = "https://a.test/" + "x" * 3000
+    path = _write(tmp_path, f"url,added\n{long_url},\nhttps://b.test/,2024-01-01 (by me)\n")
+    rows, problems = load_catalog(path)
+    assert [r.url for r in rows] == ["https://b.test/"] and rows[0].added == ""
+    assert [p.line for p in problems] == [2, 3]

@@ -103,6 +103,11 @@ MARKER_PAGES = {
         "https://www.youtube.com/watch?v=x",
         '<title>YouTube</title><script>var ytInitialPlayerResponse = {"playabilityStatus":'
         '{"status":"ERROR","reason":"Video unavailable"}}</script>'),
+    "youtube_video_removed": (
+        "https://www.youtube.com/watch?v=x",
+        "<title>YouTube</title><div>This video is no longer available because the YouTube "
+        "account associated with this video has been terminated.</div>"),
+    "generic_title_removed": ("https://a.test/x", "<title>This page has been removed</title>"),
     "generic_title_404": ("https://a.test/x", "<title>404 Not Found</title>"),
     "cloudflare_just_a_moment": ("https://a.test/x", "<title>Just a moment...</title>"),
     "cloudflare_attention_required": ("https://a.test/x",
@@ -141,7 +146,8 @@ def test_cloudflare_challenge_with_503_is_blocked_not_5xx() -> None:
 
 
 @pytest.mark.parametrize("title", ["Why 404 pages matter to users", "Not Found in Translation",
-                                   "Attention Is All You Need"])
+                                   "Attention Is All You Need", "Video unavailable? Try this",
+                                   "This page has been removed from search results: why"])
 def test_ordinary_titles_are_not_markers(title: str) -> None:
     assert classify(result(body=f"<title>{title}</title>".encode())).outcome == "ok"
 

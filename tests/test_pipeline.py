@@ -230,7 +230,7 @@ def test_fail_on_exits_2(web_setup, db_url) -> None:
     result = monitor(db_url, config, "check", "--fail-on", "failing,blocked")
     assert result.exit_code == 2 and "fail-on" in result.stderr
     result = monitor(db_url, config, "check", "--fail-on", "nonsense")
-    assert result.exit_code == 2 and "nonsense" in result.output
+    assert result.exit_code == 3 and "nonsense" in result.output  # a usage error, not a match
 
 
 def test_run_lock_held_by_another_process_is_exit_75(simweb, tmp_path, db_url, db) -> None:
@@ -286,3 +286,34 @@ def test_run_writes_reports_and_db_upgrade(web_setup, db_url, tmp_path) -> None:
     assert monitor(db_url, config, "db", "upgrade").exit_code == 0
     database = open_database(db_url)
     database.dispose()
+
+
+def test_relative_permanent_redirect_suggests_an_absolute_url(simweb, tmp_path, db_url) -> None:
+    simweb.route("rel.test", "/docs", redirect("/docs/", 301))
+    simweb.route("rel.test", "/docs/", body=b"<title>Docs</title>")
+    catalog = write_catalog(tmp_path / "c.csv", ["https://rel.test/docs"])
+    config = write_config(tmp_path / "m.toml", simweb, catalog={"path": str(catalog)})
+    monitor(db_url, config, "check")
+    row = status_json(db_url, config)["https://rel.test/docs"]
+    assert (row["state"], row["final_url"]) == ("moved", "https://rel.test/docs/")
+
+
+@pytest.mark.parametrize(("toml", "key"), [
+    ("[http]\nconcurrency = 0\n", "http.concurrency"),
+    ("[health]\ndegraded_threshold = 7\n", "health.degraded_threshold"),
+    ("[health]\ndead_after_runs = 0\n", "health.dead_after_runs"),
+])
+def test_out_of_range_settings_are_exit_3_naming_the_key(tmp_path, db_url, toml, key) -> None:
+    config = tmp_path / "m.toml"
+    config.write_text(toml)
+    result = monitor(db_url, config, "check")
+    assert result.exit_code == 3 and key in result.stderr
+
+
+def test_a_ca_bundle_that_is_not_pem_is_exit_3(tmp_path, db_url) -> None:
+    bundle = tmp_path / "bad.pem"
+    bundle.write_text("not a certificate\n")
+    catalog = write_catalog(tmp_path / "c.csv", ["https://a.test/"])
+    result = monitor(db_url, None, "check", "--catalog", str(catalog), "--ca-bundle", str(bundle))
+    assert result.exit_code == 3 and "bad.pem" in result.stderr
+    assert json.loads(monitor(db_url, None, "runs", "--json").stdout) == []

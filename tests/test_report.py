@@ -168,3 +168,19 @@ def test_report_command_formats_run_and_stdout(simweb, tmp_path: Path, db_url: s
     result = monitor(db_url, config, "report")
     assert result.exit_code == 0
     assert (tmp_path / "reports" / "index.html").exists()
+
+
+def test_the_csv_edit_replaces_only_the_whole_field(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from monitor.report.view import Action, csv_edit
+
+    if not shutil.which("sed"):
+        pytest.skip("no sed")
+    old, new = "https://a.test/old?x=[1]&y=$", "https://b.test/new?q=1&r=|#"
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text(f"url,title\n{old},A\n{old}/child,B\nx,{old}\n")
+    command = csv_edit(Action("moved", {"url": old}, "permanent redirect", new))
+    subprocess.run(command, shell=True, check=True, cwd=tmp_path)
+    assert catalog.read_text() == f"url,title\n{new},A\n{old}/child,B\nx,{new}\n"

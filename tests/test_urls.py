@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.urls import (
+    _GITHUB_RESERVED,
+    TRACKING_PARAMS,
     InvalidURL,
     arxiv_id,
     canonical_url,
@@ -197,3 +199,80 @@ def test_canonical_url_result_parses(url: str) -> None:
     assert parts.hostname == host_of(result)
     assert not parts.fragment and parts.path.startswith("/")
     assert result.isascii()
+
+
+# ---------------------------------------------------------------- the resource is kept (SPEC §5)
+
+_plain_hosts = st.lists(_label, min_size=1, max_size=3).map(".".join).map(lambda h: h + ".org")
+_hosts_no_rules = st.one_of(_plain_hosts, st.sampled_from(["bücher.de", "ÉCOLE.example"]))
+
+
+@st.composite
+def plain_urls(draw: st.DrawFn) -> str:
+    """http(s) URLs on hosts that no site rule touches (no user info)."""
+    scheme = draw(st.sampled_from(["http", "https", "HTTPS"]))
+    port = draw(st.sampled_from(["", ":80", ":443", ":8080"]))
+    query = "&".join(f"{k}={v}" for k, v in draw(_params))
+    fragment = draw(st.sampled_from(["", "#frag", "#a?b"]))
+    url = f"{scheme}://{draw(_hosts_no_rules)}{port}{draw(_paths)}"
+    return url + (f"?{query}" if query else "") + fragment
+
+
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    """Decoded (key, value) pairs of the non-empty, non-tracking query segments, in order."""
+    pairs = []
+    for segment in query.split("&"):
+        if not segment:
+            continue
+        key, _, value = segment.partition("=")
+        if unquote(key).lower() in TRACKING_PARAMS or unquote(key).lower().startswith("utm_"):
+            continue
+        pairs.append((unquote(key), unquote(value)))
+    return pairs
+
+
+@settings(max_examples=400, deadline=None)
+@given(plain_urls())
+def test_canonical_url_keeps_the_resource(url: str) -> None:
+    """Beyond the SPEC §5 rules (case of scheme and host, punycode, default port, fragment,
+    tracking parameters, escape spelling), scheme, host, port, path and query survive."""
+    before, after = urlsplit(url.strip()), urlsplit(canonical_url(url))
+    assert after.scheme == before.scheme.lower()
+    assert after.hostname == before.hostname.encode("idna").decode().lower()
+    default = {"http": 80, "https": 443}[after.scheme]
+    assert (after.port or default) == (before.port or default)
+    assert unquote(after.path) == (unquote(before.path) or "/")
+    assert _query_pairs(after.query) == _query_pairs(before.query)
+    assert after.fragment == ""
+
+
+_video_ids = st.from_regex(r"[A-Za-z0-9_-]{11}", fullmatch=True)
+_arxiv_ids = st.one_of(st.from_regex(r"2[0-9]{3}\.[0-9]{5}", fullmatch=True),
+                       st.from_regex(r"(hep-th|math|cs)/[0-9]{7}", fullmatch=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_video_ids, st.sampled_from(["https://youtu.be/{v}?si=x", "http://m.youtube.com/watch?"
+                                    "v={v}&list=PL1&index=2", "https://youtube.com/watch?"
+                                    "feature=share&v={v}#t=3"]))
+def test_youtube_rules_keep_the_video(video: str, template: str) -> None:
+    url = template.format(v=video)
+    assert youtube_video_id(canonical_url(url)) == youtube_video_id(url) == video
+
+
+@settings(max_examples=200, deadline=None)
+@given(_arxiv_ids, st.sampled_from(["", "v1", "v12"]),
+       st.sampled_from(["https://arxiv.org/pdf/{i}{v}.pdf", "http://export.arxiv.org/abs/{i}{v}",
+                        "https://www.arxiv.org/pdf/{i}{v}?x=1#y"]))
+def test_arxiv_rules_keep_the_paper(paper: str, version: str, template: str) -> None:
+    url = template.format(i=paper, v=version)
+    assert arxiv_id(canonical_url(url)) == arxiv_id(url) == (paper, int(version[1:]) if version
+                                                             else None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_label, _label, st.sampled_from(["", "/", "?tab=readme-ov-file", "/tree/main"]))
+def test_github_rules_keep_the_repository(owner: str, repo: str, tail: str) -> None:
+    url = f"http://www.GitHub.com/{owner}/{repo}{tail}"
+    expected = None if owner.lower() in _GITHUB_RESERVED else (owner, repo)
+    assert github_repo(canonical_url(url)) == github_repo(url) == expected

@@ -39,6 +39,13 @@ MARKERS: tuple[Marker, ...] = (
     _m("medium_account_deleted", "soft_404", "body", r"the user deleted their medium account"),
     _m("youtube_playability_error", "soft_404", "body",
        r'"playabilityStatus":\s*\{\s*"status":\s*"ERROR"', "youtube.com"),
+    _m("youtube_video_removed", "soft_404", "body",
+       r"this video (?:has been removed for violating|is no longer available because)",
+       "youtube.com"),
+    _m("generic_title_removed", "soft_404", "title",
+       r"^\s*(?:page|content|video|article|post|story)\s+(?:removed|unavailable"
+       r"|no longer available)\s*$|^\s*this (?:page|content|video|article|post|story) "
+       r"(?:has been (?:removed|deleted)|is (?:no longer available|unavailable))[.!]?\s*$"),
     _m("generic_title_404", "soft_404", "title",
        r"^\s*(?:error\s*)?404\b|\b404\s*(?:error|not found)\b|^\s*(?:page|file)?\s*not found\s*$"
        r"|^\s*page not found\b|\bpage (?:does not|doesn't) exist\b"),

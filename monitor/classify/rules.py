@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
-
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from monitor.classify.markers import MARKERS, Marker
 from monitor.urls import InvalidURL, canonical_url
@@ -118,12 +117,13 @@ def soft_404_redirect(start: str, final: str) -> str | None:
 
 
 def permanent_target(result: FetchResult) -> str | None:
-    """The target of the leading run of 301/308 hops, or None when the chain starts otherwise."""
+    """The absolute URL the leading run of 301/308 hops leads to, or None when the chain starts
+    otherwise. (The next hop's URL is the Location resolved against the hop, RFC 9110 §10.2.2.)"""
     target = None
-    for hop in result.chain[:-1]:
-        if hop.status not in PERMANENT or not hop.location:
+    for hop, following in zip(result.chain, result.chain[1:], strict=False):
+        if hop.status not in PERMANENT:
             break
-        target = hop.location
+        target = following.url
     return target
 
 

@@ -19,6 +19,11 @@ Rules, and where they come from:
   (delta-seconds or HTTP-date, RFC 9110 §10.2.3) replaces the backoff when it is at most
   `retry_after_cap`; a longer one stops retrying (detail says so). DNS and TLS failures are
   never retried. The result is the last attempt's, with `attempts` and `elapsed` over all.
+- Response headers: lines and fields up to `MAX_HEADER_BYTES` (256 KiB, like browsers' total
+  limit; aiohttp's default of 8190 bytes would fail pages with a large CSP or cookie header
+  that every browser loads) and up to `MAX_HEADERS` fields. A response that breaks HTTP/1.1
+  framing (headers past the limits, a bad chunk size, bytes after the declared
+  Content-Length) is `connect` with detail "invalid HTTP response: ...".
 - Bodies are read in 64 KiB chunks up to `max_body_bytes` of decoded content; past the cap
   the connection is closed and the result is `body_too_large` (not a failure). A connection
   lost after the headers keeps status and headers, sets `connect` with detail
@@ -50,6 +55,8 @@ from .types import FetchOptions, FetchResult, Hop
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 ACCEPT_LANGUAGE = "en"
 CHUNK_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 256 * 1024  # per header line / field
+MAX_HEADERS = 1000
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 TRANSIENT_ERRORS = frozenset({"timeout", "connect"})
@@ -111,6 +118,8 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
         return "timeout", str(exc) or "timed out"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return "connect", _os_reason(exc.os_error)
+    if isinstance(exc, aiohttp.ClientResponseError):  # the response broke HTTP/1.1 framing
+        return "connect", f"invalid HTTP response: {_first_line(exc.message)}"
     if isinstance(exc, ValueError):  # includes aiohttp.InvalidURL
         return "invalid_url", str(exc) or type(exc).__name__
     return "connect", str(exc) or type(exc).__name__
@@ -122,6 +131,13 @@ def _os_reason(error: BaseException) -> str:
     if isinstance(errno, int) and errno > 0:
         return os.strerror(errno)
     return getattr(error, "strerror", None) or str(error) or type(error).__name__
+
+
+def _first_line(text: str) -> str:
+    """The first line of a parser message, without the raw bytes it may quote."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    first = lines[0].split(": b'", 1)[0].split(': b"', 1)[0] if lines else "malformed response"
+    return first.rstrip(":")[:200]
 
 
 def _header_dict(headers: CIMultiDictProxy[str]) -> dict[str, str]:
@@ -222,6 +238,9 @@ class Fetcher:
             timeout=aiohttp.ClientTimeout(total=opts.timeout, sock_connect=opts.connect_timeout),
             cookie_jar=DummyCookieJar(),
             trust_env=False,
+            max_line_size=MAX_HEADER_BYTES,
+            max_field_size=MAX_HEADER_BYTES,
+            max_headers=MAX_HEADERS,
         )
         self._global = asyncio.Semaphore(opts.concurrency)
         return self

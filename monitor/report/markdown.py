@@ -91,6 +91,8 @@ def _header(data: ReportData) -> list[str]:
         if run["status"] == "degraded":
             lines += ["", "> **Degraded run:** the network looked down; no link was marked "
                       "failing or dead."]
+        elif run.get("note"):
+            lines += ["", f"> {md_escape(run['note'])}"]
     deltas = view.count_deltas(data)
     lines += ["", " · ".join(f"{s} **{n}**" + (f" ({deltas[s]:+d})" if deltas[s] else "")
                             for s, n in data.counts().items()), ""]

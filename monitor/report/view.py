@@ -5,6 +5,7 @@ Pure functions over :class:`~monitor.report.model.ReportData`, shared by HTML an
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -61,8 +62,10 @@ class Action:
         return KIND_ORDER[self.kind], self.resource.get("section") or "", self.resource["url"]
 
 
-def _failure_why(r: dict[str, Any], run_id: int | None) -> str:
+def _failure_why(r: dict[str, Any]) -> str:
     why = error_in_words(r["error"], r["http_status"])
+    if r["error"] == "soft_404" and r.get("detail"):
+        why = f"{why} ({r['detail']})"
     if r.get("failing_since"):
         nights = r["consecutive_failures"]
         why += f"; failing since {r['failing_since'][:10]} ({nights} run{'s' * (nights != 1)})"
@@ -75,15 +78,14 @@ def _events_by(data: ReportData, kind: str) -> dict[str, dict[str, Any]]:
 
 def _state_actions(data: ReportData) -> list[Action]:
     new_dead = _events_by(data, "went_dead")
-    run_id = data.run["id"] if data.run else None
     out = []
     for r in data.resources:
         state = r["state"]
         if state == "dead":
             kind = "new_dead" if r["url"] in new_dead else "dead"
-            out.append(Action(kind, r, _failure_why(r, run_id), r.get("suggested_url")))
+            out.append(Action(kind, r, _failure_why(r), r.get("suggested_url")))
         elif state == "failing":
-            out.append(Action("failing", r, _failure_why(r, run_id), r.get("suggested_url")))
+            out.append(Action("failing", r, _failure_why(r), r.get("suggested_url")))
         elif state == "moved":
             out.append(Action("moved", r, "permanent redirect", r["final_url"]))
     return out
@@ -125,12 +127,21 @@ def actions(data: ReportData) -> list[Action]:
     return sorted(_state_actions(data) + _change_actions(data), key=lambda a: a.order)
 
 
+def _bre(text: str, delimiter: str) -> str:
+    """``text`` as a literal in a GNU sed basic regular expression."""
+    return re.sub(r"([\\.*\[\]^$" + re.escape(delimiter) + "])", r"\\\1", text)
+
+
 def csv_edit(action: Action) -> str | None:
-    """The one-line catalog edit for a moved resource: a sed command on catalog.csv."""
+    """The one-line catalog edit for a moved resource: a GNU sed command that replaces the URL
+    only where it is a whole CSV field (so ``/old/child`` stays when ``/old`` moved)."""
     if action.kind != "moved" or not action.replacement:
         return None
-    old, new = action.resource["url"], action.replacement
-    script = "s|" + old.replace("|", r"\|") + "|" + new.replace("|", r"\|") + "|"
+    old_url, new_url = action.resource["url"], action.replacement
+    d = next((c for c in "#~!@;%" if c not in old_url + new_url), "\x01")
+    old = _bre(old_url, d)
+    new = re.sub("([\\\\&" + re.escape(d) + "])", r"\\\1", new_url)
+    script = rf"s{d}\(^\|,\){old}\(,\|$\){d}\1{new}\2{d}"
     return f"sed -i {shlex.quote(script)} catalog.csv"
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from monitor.catalog import CatalogRow
+from monitor.catalog import CatalogError, CatalogRow
 from monitor.store.db import Database
 from monitor.store.models import (
     CheckResult,
@@ -55,7 +55,12 @@ def sync_catalog(db: Database, rows: Sequence[CatalogRow]) -> SyncSummary:
     now = utcnow()
     with db.session() as s:
         existing = {r.canonical_url: r for r in s.scalars(select(Resource))}
+        active = sum(1 for r in existing.values() if r.active)
+        if not rows and active:
+            raise CatalogError(f"the catalog has no valid rows: refusing to deactivate all "
+                               f"{active} resources (a truncated file?)")
         seen: set[str] = set()
+        new: list[Resource] = []
         for position, row in enumerate(rows):
             seen.add(row.canonical_url)
             values = _row_values(row, position)
@@ -63,9 +68,7 @@ def sync_catalog(db: Database, rows: Sequence[CatalogRow]) -> SyncSummary:
             if res is None:
                 res = Resource(canonical_url=row.canonical_url, active=True, first_seen_at=now,
                                updated_at=now, **values)
-                s.add(res)
-                s.flush()
-                s.add(ResourceState(resource_id=res.id, state="unknown", probe={}))
+                new.append(res)
                 added += 1
                 continue
             if not res.active:
@@ -78,7 +81,16 @@ def sync_catalog(db: Database, rows: Sequence[CatalogRow]) -> SyncSummary:
         for url, res in existing.items():
             if url not in seen and res.active:
                 res.active, deactivated = False, deactivated + 1
+        _add_new(s, new)
     return SyncSummary(added, updated, reactivated, deactivated, len(seen))
+
+
+def _add_new(session: Session, resources: list[Resource]) -> None:
+    """Insert new resources and their ``unknown`` states: one batched INSERT per table (a
+    flush per row cost 17 s for 10,000 rows on SQLite and 45 s on PostgreSQL)."""
+    session.add_all(resources)
+    session.flush()
+    session.add_all(ResourceState(resource_id=r.id, state="unknown", probe={}) for r in resources)
 
 
 @dataclass(frozen=True)
@@ -110,15 +122,31 @@ def abort_stale_runs(db: Database) -> list[int]:
         ids = list(s.scalars(select(Run.id).where(Run.status == "running")))
         if ids:
             s.execute(update(Run).where(Run.id.in_(ids))
-                      .values(status="aborted", note="interrupted; marked aborted at next start"))
+                      .values(status="aborted", note="interrupted; marked aborted at next start",
+                              checked=_results_count(Run.id)))
         return ids
 
 
+def _results_count(run_id: Any) -> Any:
+    return (select(func.count()).select_from(CheckResult)
+            .where(CheckResult.run_id == run_id).scalar_subquery())
+
+
 def mark_aborted(db: Database, run_id: int, note: str) -> None:
-    """Mark run ``run_id`` aborted now (an interrupted run keeps its results, not its states)."""
+    """Mark run ``run_id`` aborted now (an interrupted run keeps its results, not its states);
+    ``checked`` becomes the number of results it stored."""
     with db.session() as s:
         s.execute(update(Run).where(Run.id == run_id, Run.status == "running")
-                  .values(status="aborted", finished_at=utcnow(), note=note))
+                  .values(status="aborted", finished_at=utcnow(), note=note,
+                          checked=_results_count(run_id)))
+
+
+def add_run_note(db: Database, run_id: int, note: str) -> None:
+    """Append a line to a run's note (shown in the report header)."""
+    with db.session() as s:
+        run = s.get(Run, run_id)
+        if run is not None:
+            run.note = "\n".join(filter(None, [run.note, note]))
 
 
 def start_run(db: Database, command: str, pid: int | None = None) -> int:

@@ -43,7 +43,8 @@ def suggestions() -> None:
 
 
 @suggestions.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (SPEC §10).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list, one object per suggestion (keys in the README).")
 @click.option("--status", type=click.Choice(STATUSES), help="Only suggestions with this status.")
 @click.pass_obj
 def suggestions_list(ctx: Context, as_json: bool, status: str | None) -> None:

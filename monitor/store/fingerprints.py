@@ -1,0 +1,141 @@
+"""Queries of the ``fingerprints`` table (SPEC §7).
+
+Rows are written during a run (with the result batches) but count only once their run is
+``complete``: a crashed or aborted run's rows are never a baseline nor history, and
+:func:`purge_unfinished` deletes them (and a degraded run's). The baseline is promoted inside
+the transaction that applies the run (:mod:`monitor.freshness`) or by ``monitor ack``.
+A row is written only when the content differs from the resource's latest row, and
+:func:`prune` keeps the baseline plus the latest ``KEEP`` rows per resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from monitor.fingerprint import Fingerprint as Print
+from monitor.store.db import Database
+from monitor.store.models import Fingerprint, Run
+
+KEEP = 6  # recent rows kept per resource besides the baseline (the flip-flop window)
+CHUNK = 900  # ids per IN (...) list
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The newest counted fingerprint of a resource: enough to tell "same content"."""
+
+    id: int
+    raw_hash: str
+    text_hash: str | None
+    extractor_version: str
+
+
+def counted(run_id: int | None = None) -> ColumnElement[bool]:
+    """Rows of complete runs (or of ``run_id``, the run being applied), or whose run is gone."""
+    done = select(Run.id).where(Run.status == "complete")
+    conditions = [Fingerprint.run_id.is_(None), Fingerprint.run_id.in_(done)]
+    if run_id is not None:
+        conditions.append(Fingerprint.run_id == run_id)
+    return or_(*conditions)
+
+
+def latest_map(db: Database) -> dict[int, Latest]:
+    """The newest counted fingerprint of every resource that has one."""
+    newest = (select(func.max(Fingerprint.id)).where(counted())
+              .group_by(Fingerprint.resource_id).scalar_subquery())
+    stmt = select(Fingerprint.resource_id, Fingerprint.id, Fingerprint.raw_hash,
+                  Fingerprint.text_hash, Fingerprint.extractor_version
+                  ).where(Fingerprint.id.in_(newest))
+    with db.session() as s:
+        return {rid: Latest(fid, raw, text, ver) for rid, fid, raw, text, ver in s.execute(stmt)}
+
+
+def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert fingerprint rows (dicts of :class:`Fingerprint` columns)."""
+    if rows:
+        session.execute(insert(Fingerprint), rows)
+
+
+def history(session: Session, resource_ids: Iterable[int], run_id: int
+            ) -> dict[int, list[Fingerprint]]:
+    """Counted rows (plus ``run_id``'s) per resource, oldest first."""
+    ids = list(resource_ids)
+    out: dict[int, list[Fingerprint]] = {}
+    for start in range(0, len(ids), CHUNK):
+        stmt = (select(Fingerprint)
+                .where(Fingerprint.resource_id.in_(ids[start:start + CHUNK]), counted(run_id))
+                .order_by(Fingerprint.id))
+        for row in session.scalars(stmt):
+            out.setdefault(row.resource_id, []).append(row)
+    return out
+
+
+def to_print(row: Fingerprint) -> Print:
+    """The :class:`monitor.fingerprint.Fingerprint` stored in ``row``."""
+    return Print(row.raw_hash, row.text_hash, list(row.signature or []), row.text_excerpt or "",
+                 row.page_title, row.content_type, row.extractor_version)
+
+
+def row_values(print_: Print, resource_id: int, run_id: int, at: Any) -> dict[str, Any]:
+    """The ``fingerprints`` row of one fingerprint (not a baseline until the run is applied)."""
+    return {"resource_id": resource_id, "run_id": run_id, "at": at,
+            "extractor_version": print_.extractor_version, "raw_hash": print_.raw_hash,
+            "text_hash": print_.text_hash, "signature": print_.signature,
+            "text_excerpt": print_.excerpt, "page_title": print_.title,
+            "content_type": print_.content_type, "is_baseline": False}
+
+
+def set_baseline(session: Session, resource_id: int, fingerprint_id: int) -> None:
+    """Make row ``fingerprint_id`` the only baseline of ``resource_id``."""
+    session.execute(update(Fingerprint)
+                    .where(Fingerprint.resource_id == resource_id,
+                           Fingerprint.id != fingerprint_id, Fingerprint.is_baseline.is_(True))
+                    .values(is_baseline=False).execution_options(synchronize_session=False))
+    session.execute(update(Fingerprint).where(Fingerprint.id == fingerprint_id)
+                    .values(is_baseline=True).execution_options(synchronize_session=False))
+
+
+def mark_baselines(session: Session, promote: list[int], demote: list[int]) -> None:
+    """Set ``is_baseline`` on rows ``promote`` and clear it on rows ``demote``, in bulk.
+
+    Loaded objects are not refreshed: callers set the attribute themselves.
+    """
+    for ids, value in ((demote, False), (promote, True)):
+        for start in range(0, len(ids), CHUNK):
+            session.execute(update(Fingerprint)
+                            .where(Fingerprint.id.in_(ids[start:start + CHUNK]))
+                            .values(is_baseline=value)
+                            .execution_options(synchronize_session=False))
+
+
+def prunable(rows: list[Fingerprint], keep: int = KEEP) -> list[int]:
+    """Ids of ``rows`` (one resource, oldest first) beyond the baseline and the last ``keep``."""
+    recent = {r.id for r in rows[-keep:]}
+    return [r.id for r in rows if not r.is_baseline and r.id not in recent]
+
+
+def delete_ids(session: Session, ids: list[int]) -> None:
+    """Delete fingerprint rows by id."""
+    for start in range(0, len(ids), CHUNK):
+        session.execute(delete(Fingerprint).where(Fingerprint.id.in_(ids[start:start + CHUNK]))
+                        .execution_options(synchronize_session=False))
+
+
+def purge_unfinished(session: Session) -> None:
+    """Delete the rows of aborted and degraded runs: they never count."""
+    bad = select(Run.id).where(Run.status.in_(("aborted", "degraded")))
+    session.execute(delete(Fingerprint).where(Fingerprint.run_id.in_(bad))
+                    .execution_options(synchronize_session=False))
+
+
+def newest_counted(session: Session, resource_id: int) -> Fingerprint | None:
+    """The newest counted row of one resource (what ``ack`` makes the baseline)."""
+    stmt = (select(Fingerprint).where(Fingerprint.resource_id == resource_id, counted())
+            .order_by(Fingerprint.id.desc()).limit(1))
+    return session.scalar(stmt)

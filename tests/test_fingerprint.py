@@ -1,0 +1,128 @@
+"""Fingerprints: extraction rules, normalisation, similarity, speed (monitor.fingerprint)."""
+
+from __future__ import annotations
+
+import time
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.fingerprint import (
+    EXTRACTOR_VERSION,
+    extract,
+    fingerprint,
+    normalise,
+    similarity,
+    sketch_similarity,
+    text_diff,
+)
+from tests.pages import ARTICLE, REWRITE, article, noisy
+
+URL = "https://blog.test/post"
+
+
+def fp(body: bytes, content_type: str | None = "text/html; charset=utf-8"):  # noqa: ANN201
+    result = fingerprint(body, content_type, URL)
+    assert result is not None
+    return result
+
+
+def test_noise_never_changes_the_text() -> None:
+    nights = [fp(noisy(n)) for n in range(6)]
+    assert len({f.raw_hash for f in nights}) == 6
+    assert len({f.text_hash for f in nights}) == 1
+    assert all(similarity(nights[0], f) == 1.0 for f in nights)
+
+
+def test_rewrite_is_far_below_the_threshold() -> None:
+    assert similarity(fp(article(ARTICLE)), fp(article(REWRITE, 3))) < 0.3
+
+
+def test_one_changed_paragraph_of_six_is_a_partial_change() -> None:
+    edited = ARTICLE[:5] + [REWRITE[0]]
+    score = similarity(fp(article(ARTICLE)), fp(article(edited, 1)))
+    assert 0.6 < score < 0.95
+
+
+def test_title_and_version_are_kept() -> None:
+    result = fp(noisy(0))
+    assert result.title == "Scaling laws, explained | The Gradient Blog"
+    assert result.extractor_version == EXTRACTOR_VERSION
+    assert result.excerpt.startswith("Scaling laws, explained\n")
+
+
+def test_boilerplate_is_dropped() -> None:
+    page = b"""<html><head><title>T</title><style>p{}</style></head><body>
+    <nav>Menu Home</nav><header>Site header</header><script>var secret = 1;</script>
+    <main><p>Real content here.</p><p hidden>hidden text</p>
+    <div aria-hidden="true">aria hidden</div><div style="display: none">css hidden</div>
+    <div class="advert box">an ad</div><div id="cookie-banner">cookies</div>
+    <div role="navigation">more nav</div><form><input value="tok">Sign up</form></main>
+    <aside>sidebar</aside><footer>footer text</footer></body></html>"""
+    title, blocks = extract(page)  # type: ignore[misc]
+    assert (title, blocks) == ("T", ["Real content here."])
+
+
+def test_main_then_single_article_then_body() -> None:
+    two = b"<body><article><p>one</p></article><article><p>two</p></article></body>"
+    assert extract(two)[1] == ["one", "two"]  # type: ignore[index]
+    one = b"<body><p>intro</p><article><p>story</p></article></body>"
+    assert extract(one)[1] == ["story"]  # type: ignore[index]
+
+
+def test_normalisation_rules() -> None:
+    assert normalise("Posted Monday, March 3, 2026 at 10:32 pm") == "posted 0 0 at"
+    assert normalise("Posted Friday, 9 April 2027 at 9:05") == "posted 0 0 at"
+    assert normalise("1.2k views · 3 comments") == normalise("999 views · 1 comment")
+    assert normalise("updated 5 minutes ago") == normalise("updated an hour ago") == "updated"
+    assert normalise("token a8f7d6e5c4b3a2910fedcba987") == "token"
+    assert normalise("May we help?") == "may we help"
+    assert normalise("Page generated in 0.42 s") == normalise("Page generated in 1.7 s")
+
+
+def test_empty_extraction_is_none() -> None:
+    assert fingerprint(b"<html><body><script>x()</script></body></html>", "text/html", URL) is None
+    assert fingerprint(b"", "text/html", URL) is None
+
+
+def test_pdf_uses_the_byte_hash() -> None:
+    a, b = fp(b"%PDF-1.7 one", "application/pdf"), fp(b"%PDF-1.7 two", "application/pdf")
+    assert a.is_binary and a.signature == [] and a.text_hash is None
+    assert similarity(a, a) == 1.0 and similarity(a, b) == 0.0
+
+
+def test_text_diff_shows_removed_and_added_lines() -> None:
+    removed, added = text_diff("Title\nold line\nMarch 3, 2026", "Title\nnew line\nMarch 4, 2026")
+    assert (removed, added) == ("old line", "new line")
+    long_removed, _ = text_diff("x" * 500, "y", limit=50)
+    assert len(long_removed) == 50 and long_removed.endswith("…")
+
+
+@given(st.lists(st.integers(0, 2**32 - 1), max_size=300, unique=True),
+       st.lists(st.integers(0, 2**32 - 1), max_size=300, unique=True))
+def test_sketch_similarity_is_symmetric_and_bounded(a: list[int], b: list[int]) -> None:
+    a, b = sorted(a)[:256], sorted(b)[:256]
+    score = sketch_similarity(a, b)
+    assert 0.0 <= score <= 1.0
+    assert score == sketch_similarity(b, a)
+    assert sketch_similarity(a, a) == 1.0
+
+
+def test_a_40_kb_page_takes_a_few_milliseconds() -> None:
+    body = noisy(1, ARTICLE * 8)
+    body += b"<!--" + b"x" * (40_000 - len(body)) + b"-->"
+    fingerprint(body, "text/html", URL)
+    started = time.perf_counter()
+    for _ in range(10):
+        fingerprint(body, "text/html", URL)
+    per_page = (time.perf_counter() - started) / 10
+    assert per_page < 0.05  # ~3-6 ms measured; generous for slow CI machines
+
+
+def test_unknown_or_lying_charsets_do_not_break_extraction() -> None:
+    body = "<title>Café</title><p>crème brûlée</p>".encode()
+    for content_type in ("text/html; charset=x-no-such-charset", "text/html; charset=ascii",
+                         "text/html; charset=utf-16"):
+        result = fingerprint(body, content_type, URL)
+        assert result is None or result.text_hash
+    assert fingerprint(b"<p>\xff\xfe broken \xc3</p>", "text/html; charset=utf-8", URL)
