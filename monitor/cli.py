@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
 from monitor.config import Settings, database_url, load_settings
-from monitor.errors import EXIT_CONFIG, EXIT_FAIL_ON, ConfigError, MonitorError
+from monitor.errors import EXIT_CONFIG, EXIT_FAIL_ON, EXIT_FAILED, ConfigError, MonitorError
 from monitor.health import STATES
 from monitor.signals import exit_on_sigterm
 from monitor.store.db import Database, open_database
@@ -63,6 +64,9 @@ class MonitorGroup(click.Group):
         except MonitorError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
+        except SQLAlchemyError as err:  # the database went away or refused a write
+            click.echo(f"error: database: {getattr(err, 'orig', None) or err}", err=True)
+            sys.exit(EXIT_FAILED)
         except click.UsageError as err:
             err.show()
             sys.exit(EXIT_CONFIG)
@@ -264,9 +268,12 @@ def catalog_extract(paths: tuple[str, ...], output: str) -> None:
         click.echo(f"warning: {problem}", err=True)
     if output == "-":
         write_catalog(rows, sys.stdout)
-    else:
+        return
+    try:
         write_catalog(rows, output)
-        click.echo(f"wrote {len(rows)} rows to {output}", err=True)
+    except OSError as err:
+        raise ConfigError(f"-o {output}: cannot write: {err.strerror}") from err
+    click.echo(f"wrote {len(rows)} rows to {output}", err=True)
 
 
 @catalog.command("validate")

@@ -7,7 +7,9 @@ or a value of the wrong type.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,13 +44,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("database", "url", DEFAULT_DB_URL, "SQLAlchemy URL of the database"),
     Setting("http", "concurrency", 32, "requests in flight, all hosts", 1),
     Setting("http", "per_host", 2, "requests in flight to one host", 1),
-    Setting("http", "timeout", 30.0, "seconds for a whole request", 0.001),
-    Setting("http", "connect_timeout", 10.0, "seconds to connect", 0.001),
+    Setting("http", "timeout", 30.0, "seconds for a whole request", 0.001, 86_400),
+    Setting("http", "connect_timeout", 10.0, "seconds to connect", 0.001, 86_400),
     Setting("http", "max_redirects", 10, "redirects followed before too_many_redirects"),
-    Setting("http", "retries", 2, "extra tries for transient failures (timeouts, 5xx, 429)"),
-    Setting("http", "backoff_base", 1.0, "seconds before the first retry; doubles each retry"),
+    Setting("http", "retries", 2, "extra tries for transient failures (timeouts, 5xx, 429)",
+            0, 20),
+    Setting("http", "backoff_base", 1.0, "seconds before the first retry; doubles each retry",
+            0, 600),
     Setting("http", "retry_after_cap", 60.0,
-            "seconds; a longer Retry-After counts as a failure for this run"),
+            "seconds; a longer Retry-After counts as a failure for this run", 0, 86_400),
     Setting("http", "max_body_bytes", 5_000_000, "bytes of body read at most", 1),
     Setting("http", "user_agent", f"monitor/{__version__} (+{PROJECT_URL})", "User-Agent header"),
     Setting("http", "connect_to", [], "curl --connect-to strings HOST1:PORT1:HOST2:PORT2"),
@@ -76,6 +80,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass
@@ -115,11 +120,17 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
                           f"got {value!r}")
     if isinstance(value, int | float) and not isinstance(value, bool):
         _check_bounds(setting, value, where)
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str) and _CONTROL.search(text):
+            raise ConfigError(f"{where}: {setting.key} must not hold control characters "
+                              f"(a line break?), got {text[:80]!r}")
     return value
 
 
 def _check_bounds(setting: Setting, value: float, where: str) -> None:
     low, high = setting.low, setting.high
+    if not math.isfinite(value):
+        raise ConfigError(f"{where}: {setting.key} must be a finite number, got {value!r}")
     if (low is not None and value < low) or (high is not None and value > high):
         if high is None:
             bound = "must not be negative" if low == 0 else f"must be at least {low:g}"
@@ -166,7 +177,17 @@ def load_settings(path: str | None = None) -> Settings:
         raise ConfigError(f"{candidate}: {exc}") from exc
     settings.values.update(parse_toml(data, str(candidate)))
     settings.source = str(candidate)
+    _check_schedule(settings)
     return settings
+
+
+def _check_schedule(settings: Settings) -> None:
+    """Validate ``schedule.cron``/``schedule.timezone`` when the file sets them (ConfigError)."""
+    defaults = {s.key: s.default for s in SETTINGS}
+    if any(settings[k] != defaults[k] for k in ("schedule.cron", "schedule.timezone")):
+        from monitor.schedule import cron_trigger
+
+        cron_trigger(settings["schedule.cron"], settings["schedule.timezone"])
 
 
 def database_url(option: str | None, settings: Settings) -> str:

@@ -6,6 +6,7 @@ down) is reported and does not fail the job: the link check and the report still
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 from datetime import date
@@ -33,6 +34,8 @@ def write_report(db: Database, settings: Settings, fmt: str = "html", out: str |
     if run_id is not None and (data.run is None or data.run["id"] != run_id):
         raise ConfigError(f"--run {run_id}: no finished run with that id")
     text = FORMATS[fmt](data)
+    if out == "":
+        raise ConfigError("--out: empty path (use '-' for standard output)")
     if out == "-" or (out is None and fmt != "html"):
         sys.stdout.write(text)
         return ["-"]
@@ -47,10 +50,21 @@ def write_report(db: Database, settings: Settings, fmt: str = "html", out: str |
 
 
 def _write(path: Path, text: str) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Write ``text`` to ``path`` atomically (a temporary file beside it, then a rename).
+
+    Raises ConfigError naming the path when it is a directory or cannot be written.
+    """
+    if path.is_dir() or not path.name:
+        raise ConfigError(f"cannot write the report to {str(path)!r}: it is a directory")
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write the report to {str(path)!r}: {err.strerror}") from err
     return str(path)
 
 

@@ -87,7 +87,7 @@ class CheckSummary:
         text = (f"run {self.run_id} {self.status}: checked {self.checked} in "
                 f"{self.seconds:.1f} s; {states}; {self.events} events")
         if self.problems:
-            text += f"; {len(self.problems)} bad catalog rows skipped"
+            text += f"; {len(self.problems)} catalog problems (listed above)"
         if self.status == "degraded":
             text += (f"\nthe network looked down: {self.unreachable} of {self.hosts} hosts "
                      "unreachable; no resource was marked failing or dead")
@@ -343,14 +343,14 @@ def check(db: Database, settings: Settings, catalog_path: str | Path,
             degraded = is_degraded(((c.host, c.outcome) for c in sink.checked),
                                    health_policy(settings))[0]
             snapshots = find_replacements(db, sink.checked, options, degraded)
-        except BaseException:
+            stop()
+            status, events, hosts, unreachable = apply_health(
+                db, run_id, sink.checked, health_policy(settings), "; ".join(ctx.notes),
+                settings["health.change_threshold"], snapshots)
+        except BaseException:  # its transaction rolled back: states are as before the run
+            stop()
             _abort(db, sink, run_id)
             raise
-        finally:
-            stop()
-        status, events, hosts, unreachable = apply_health(
-            db, run_id, sink.checked, health_policy(settings), "; ".join(ctx.notes),
-            settings["health.change_threshold"], snapshots)
     finally:
         lock.release(db)
     with db.session() as s:

@@ -151,6 +151,10 @@ def _normalise_host(raw_host: str, url: str) -> str:
             raise InvalidURL(f"bad international host name: {url}") from None
     if not _REG_NAME_RE.match(host) or not host.strip("."):
         raise InvalidURL(f"bad host {raw_host!r}: {url}")
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253 or any(not 0 < len(label) <= 63 for label in labels):
+        raise InvalidURL(f"bad host {raw_host!r} (empty label, or one over 63 characters; "
+                         f"RFC 1035 §2.3.4): {url}")
     return host
 
 
@@ -176,7 +180,7 @@ def _split_netloc(netloc: str, scheme: str, url: str) -> tuple[str, str]:
 def _parse_port(text: str, url: str) -> int | None:
     if not text:
         return None
-    if not text.isascii() or not text.isdigit() or int(text) > 65535:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= 65535:
         raise InvalidURL(f"bad port {text!r}: {url}")
     return int(text)
 

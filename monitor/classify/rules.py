@@ -64,6 +64,11 @@ class Outcome:
         return self.outcome == "failing"
 
 
+def one_line(text: str | None, limit: int = 300) -> str | None:
+    """``text`` on one line (whitespace runs collapsed), at most ``limit`` characters."""
+    return " ".join(text.split())[:limit] if text else text
+
+
 def is_network_error(error: str | None) -> bool:
     """True for the classes that suggest the monitor's own network is down."""
     return error in NETWORK_ERRORS
@@ -141,7 +146,7 @@ def _http_error(result: FetchResult, status: int) -> Outcome:
         why = f"bot wall ({marker.name})" if marker else f"HTTP {status}"
         return Outcome("blocked", "blocked", status, final, why)
     error = "http_5xx" if status >= 500 else "http_4xx"
-    return Outcome("failing", error, status, final, result.detail or f"HTTP {status}")
+    return Outcome("failing", error, status, final, one_line(result.detail) or f"HTTP {status}")
 
 
 def _success(result: FetchResult, status: int) -> Outcome:
@@ -165,7 +170,7 @@ def classify(result: FetchResult) -> Outcome:
     if result.error in TRANSPORT_ERRORS or result.status is None:
         error = result.error if result.error in TRANSPORT_ERRORS else "connect"
         final = result.final_url if _redirected(result) else None
-        return Outcome("failing", error, result.status, final, result.detail)
+        return Outcome("failing", error, result.status, final, one_line(result.detail))
     status = result.status
     if status >= 400 or status in BLOCKED_STATUSES:
         return _http_error(result, status)

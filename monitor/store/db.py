@@ -7,6 +7,7 @@ timeout so a reader (``monitor status``) never blocks a running check.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,17 +90,51 @@ def current_revision(engine: Engine) -> str | None:
         return None
 
 
-def upgrade(engine: Engine) -> None:
-    """Run migrations to head. Raises DatabaseError when the database cannot be reached."""
-    if current_revision(engine) == SCHEMA_HEAD:
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Serialise migrations of SQLite files across processes with ``flock`` on the folder that
+    holds the file; a no-op for memory and URI databases. (Never open and close the database
+    file itself: closing any descriptor of it drops SQLite's own POSIX locks in this process.)"""
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        yield
         return
+    import fcntl
+
+    folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # releases the flock
+
+
+def _migrate(engine: Engine) -> None:
     from alembic import command
 
     config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        if engine.url.get_backend_name() == "postgresql":  # held until the transaction ends
+            connection.execute(text("SELECT pg_advisory_xact_lock(7310001)"))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def upgrade(engine: Engine) -> None:
+    """Run migrations to head, one process at a time (concurrent first starts are safe).
+
+    Raises DatabaseError when the database cannot be reached or a migration fails.
+    """
+    if current_revision(engine) == SCHEMA_HEAD:
+        return
     try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        if engine.url.get_backend_name() == "sqlite":
+            with _sqlite_file_lock(engine):
+                _migrate(engine)
+        else:
+            _migrate(engine)
+    except OSError as err:
+        raise DatabaseError(f"database file unusable: {err}") from err
     except exc.OperationalError as err:
         raise DatabaseError(f"database unreachable: {err.orig}") from err
     except exc.SQLAlchemyError as err:

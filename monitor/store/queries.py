@@ -60,15 +60,14 @@ def sync_catalog(db: Database, rows: Sequence[CatalogRow]) -> SyncSummary:
             raise CatalogError(f"the catalog has no valid rows: refusing to deactivate all "
                                f"{active} resources (a truncated file?)")
         seen: set[str] = set()
-        new: list[Resource] = []
+        new: list[dict[str, Any]] = []
         for position, row in enumerate(rows):
             seen.add(row.canonical_url)
             values = _row_values(row, position)
             res = existing.get(row.canonical_url)
             if res is None:
-                res = Resource(canonical_url=row.canonical_url, active=True, first_seen_at=now,
-                               updated_at=now, **values)
-                new.append(res)
+                new.append({"canonical_url": row.canonical_url, "active": True,
+                            "first_seen_at": now, "updated_at": now, **values})
                 added += 1
                 continue
             if not res.active:
@@ -85,12 +84,16 @@ def sync_catalog(db: Database, rows: Sequence[CatalogRow]) -> SyncSummary:
     return SyncSummary(added, updated, reactivated, deactivated, len(seen))
 
 
-def _add_new(session: Session, resources: list[Resource]) -> None:
-    """Insert new resources and their ``unknown`` states: one batched INSERT per table (a
-    flush per row cost 17 s for 10,000 rows on SQLite and 45 s on PostgreSQL)."""
-    session.add_all(resources)
-    session.flush()
-    session.add_all(ResourceState(resource_id=r.id, state="unknown", probe={}) for r in resources)
+def _add_new(session: Session, values: list[dict[str, Any]]) -> None:
+    """Insert new resources and their ``unknown`` states with two bulk INSERTs (an ORM flush
+    per row took 17 s for 10,000 rows on SQLite and 45 s on PostgreSQL; the unit of work for
+    all at once still 5 s)."""
+    if not values:
+        return
+    stmt = insert(Resource).returning(Resource.id, sort_by_parameter_order=True)
+    ids = list(session.scalars(stmt, values))
+    session.execute(insert(ResourceState),
+                    [{"resource_id": rid, "state": "unknown", "probe": {}} for rid in ids])
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ def find_suggestion(session: Session, ident: str | int) -> Suggestion:
     """
     text = str(ident).strip()
     found: Suggestion | None = None
-    if text.isdigit():
+    if text.isdigit() and len(text) < 16:  # larger numbers are no database id
         found = session.get(Suggestion, int(text))
     else:
         parsed = parse_arxiv_id(text)
