@@ -68,3 +68,15 @@ def test_processes_migrating_a_new_database_at_once(db_url: str) -> None:
     database = open_database(db_url)
     assert current_revision(database.engine) == SCHEMA_HEAD
     database.dispose()
+
+
+def test_every_command_is_in_the_readme() -> None:
+    import click
+
+    from monitor.cli import main
+
+    text = README.read_text(encoding="utf-8")
+    for name, command in main.commands.items():
+        subs = command.commands if isinstance(command, click.Group) else {}
+        for full in [f"monitor {name} {sub}" for sub in subs] or [f"monitor {name}"]:
+            assert f"`{full}" in text, full
