@@ -206,7 +206,8 @@ def report(ctx: Context, fmt: str, out: str | None, run_id: int | None) -> None:
     from monitor import nightly
 
     for path in nightly.write_report(ctx.db, ctx.settings, fmt, out, run_id):
-        click.echo(f"wrote {path}", err=True)
+        if path != "-":
+            click.echo(f"wrote {path}", err=True)
 
 
 @main.command()

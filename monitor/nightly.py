@@ -30,7 +30,7 @@ def write_report(db: Database, settings: Settings, fmt: str = "html", out: str |
     (the date of the run's start; ``run-ID.html`` for ``--run ID``), md and json to standard
     output.
     """
-    data = build(db, run_id, settings["report.history_runs"])
+    data = build(db, run_id, settings["report.history_runs"], pipeline.health_policy(settings))
     if run_id is not None and (data.run is None or data.run["id"] != run_id):
         raise ConfigError(f"--run {run_id}: no finished run with that id")
     text = FORMATS[fmt](data)

@@ -184,3 +184,27 @@ def test_the_csv_edit_replaces_only_the_whole_field(tmp_path: Path) -> None:
     command = csv_edit(Action("moved", {"url": old}, "permanent redirect", new))
     subprocess.run(command, shell=True, check=True, cwd=tmp_path)
     assert catalog.read_text() == f"url,title\n{new},A\n{old}/child,B\nx,{new}\n"
+
+
+def test_report_for_an_earlier_run_shows_the_states_as_they_were(simweb, tmp_path: Path,
+                                                                 db_url: str) -> None:
+    simweb.route("h.test", "/a", status=404)
+    simweb.route("h.test", "/b", body=b"<title>B</title>")
+    catalog = write_catalog(tmp_path / "c.csv", ["https://h.test/a", "https://h.test/b"])
+    config = write_config(tmp_path / "m.toml", simweb, catalog={"path": str(catalog)},
+                          health={"dead_after_runs": 2, "dead_after_hours": 0.0})
+    for _ in range(2):
+        monitor(db_url, config, "check")
+    simweb.route("h.test", "/a", body=b"<title>A is back</title>")
+    monitor(db_url, config, "check")
+
+    def states(*args: str) -> dict[str, str]:
+        result = monitor(db_url, config, "report", "--format", "json", *args)
+        assert result.exit_code == 0, result.output
+        return {r["url"]: r["state"] for r in json.loads(result.stdout)["resources"]}
+
+    assert states("--run", "1") == {"https://h.test/a": "failing", "https://h.test/b": "ok"}
+    assert states("--run", "2")["https://h.test/a"] == "dead"
+    assert states()["https://h.test/a"] == "ok"
+    html = monitor(db_url, config, "report", "--run", "2")
+    assert html.exit_code == 0 and (tmp_path / "reports" / "run-2.html").exists()

@@ -107,8 +107,13 @@ def suggestion_objects(db: Database) -> list[dict[str, Any]]:
     return [suggestion_object(s) for s in list_suggestions(db, status="new")]
 
 
-def build(db: Database, run_id: int | None = None, history_runs: int = 30) -> ReportData:
-    """Read the report data for ``run_id`` (default: the latest finished run)."""
+def build(db: Database, run_id: int | None = None, history_runs: int = 30,
+          policy: Any = None) -> ReportData:
+    """Read the report data for ``run_id`` (default: the latest finished run).
+
+    For an earlier run the resources are replayed as they stood then
+    (:mod:`monitor.report.history`, with ``policy``, a HealthPolicy).
+    """
     from monitor import __version__
     from monitor.store.models import utcnow
 
@@ -117,7 +122,13 @@ def build(db: Database, run_id: int | None = None, history_runs: int = 30) -> Re
     run = next((r for r in finished if r.id == run_id), None) if run_id else (
         finished[0] if finished else None)
     previous = next((r for r in finished if run and r.id < run.id), None)
-    resources = [status_object(r, st) for r, st in queries.status_rows(db)]
+    if run is not None and finished and run.id != finished[0].id:
+        from monitor.health import HealthPolicy
+        from monitor.report.history import replay
+
+        resources = replay(db, run.id, policy or HealthPolicy())
+    else:
+        resources = [status_object(r, st) for r, st in queries.status_rows(db)]
     events = [event_object(e, r) for e, r in queries.run_events(db, run.id)] if run else []
     history = [run_object(r) | {"unknown": r.unknown}
                for r in reversed([r for r in finished if not run or r.id <= run.id][:history_runs])]

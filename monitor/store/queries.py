@@ -261,3 +261,13 @@ def last_results(db: Database, run_id: int) -> dict[int, CheckResult]:
     with db.session() as s:
         return {c.resource_id: c for c in
                 s.scalars(select(CheckResult).where(CheckResult.run_id == run_id))}
+
+
+def results_upto(db: Database, run_id: int) -> list[tuple[int, CheckResult]]:
+    """``(resource_id, result)`` of every complete (not degraded or aborted) run up to
+    ``run_id``, oldest first: what replaying the state machine needs."""
+    stmt = (select(CheckResult).join(Run, Run.id == CheckResult.run_id)
+            .where(CheckResult.run_id <= run_id, Run.status == "complete")
+            .order_by(CheckResult.run_id, CheckResult.id))
+    with db.session() as s:
+        return [(r.resource_id, r) for r in s.scalars(stmt)]
