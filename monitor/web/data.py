@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from monitor.report.model import iso, status_object
+from monitor.store import queries
 from monitor.store.db import Database
 from monitor.store.models import (
     CheckResult,
@@ -26,20 +27,13 @@ def runs_page(db: Database, limit: int = 500) -> list[dict[str, Any]]:
     """Runs, newest first, as SPEC §10 run objects plus ``command`` and ``note``."""
     from monitor.report.model import run_object
 
-    with db.session() as s:
-        runs = list(s.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
-    return [run_object(r) | {"command": r.command, "note": r.note} for r in runs]
+    return [run_object(r) | {"command": r.command, "note": r.note}
+            for r in queries.list_runs(db, limit)]
 
 
 def resources_page(db: Database, state: str | None = None) -> list[dict[str, Any]]:
     """Active resources with their states (status objects plus ``id``), in catalog order."""
-    stmt = (select(Resource, ResourceState)
-            .join(ResourceState, ResourceState.resource_id == Resource.id)
-            .where(Resource.active.is_(True)).order_by(Resource.position, Resource.id))
-    if state:
-        stmt = stmt.where(ResourceState.state == state)
-    with db.session() as s:
-        return [status_object(r, st) | {"id": r.id} for r, st in s.execute(stmt)]
+    return [status_object(r, st) | {"id": r.id} for r, st in queries.status_rows(db, state)]
 
 
 def _result(c: CheckResult, run_status: str) -> dict[str, Any]:
