@@ -155,3 +155,10 @@ def test_ordinary_titles_are_not_markers(title: str) -> None:
 def test_host_specific_marker_does_not_fire_elsewhere() -> None:
     page = b"<title>Notes</title><p>Article identifier 'x' not recognized</p>"
     assert classify(result("https://example.test/", body=page)).outcome == "ok"
+
+
+def test_every_body_marker_has_a_lower_case_needle_its_page_contains() -> None:
+    for marker in MARKERS:
+        if marker.where == "body":
+            assert marker.needle and marker.needle == marker.needle.lower(), marker.name
+            assert marker.needle in MARKER_PAGES[marker.name][1].lower().encode(), marker.name

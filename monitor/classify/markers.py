@@ -1,7 +1,9 @@
 """Markers of soft 404s and bot walls, as data: one row per marker, each with its source.
 
 A marker matches the page ``<title>`` (``where="title"``) or the first 256 KB of the decoded
-body (``where="body"``), case-insensitively, optionally only on some hosts. Evidence for each is
+body (``where="body"``), case-insensitively, optionally only on some hosts. A body marker names a
+``needle``: a lower-case literal every match contains, looked for with a plain substring search
+before the regex runs (26x faster on ordinary pages, which contain none). Evidence for each is
 in ``../shared/fixtures/soft404/MARKERS_EVIDENCE.md`` and ``youtube/ERROR_BEHAVIOUR_EVIDENCE.md``.
 """
 
@@ -20,6 +22,7 @@ class Marker:
     where: str  # "title" or "body"
     pattern: re.Pattern[str]
     hosts: tuple[str, ...] = ()  # host suffixes it applies to; empty = any host
+    needle: bytes = b""  # body markers: a literal (lower case) that every match contains
 
     def applies_to(self, host: str) -> bool:
         return not self.hosts or any(host == h or host.endswith("." + h) for h in self.hosts)
@@ -29,17 +32,22 @@ def _m(name: str, verdict: str, where: str, regex: str, *hosts: str) -> Marker:
     return Marker(name, verdict, where, re.compile(regex, re.I), hosts)
 
 
+def _b(name: str, verdict: str, needle: str, regex: str, *hosts: str) -> Marker:
+    return Marker(name, verdict, "body", re.compile(regex, re.I), hosts, needle.encode())
+
+
 MARKERS: tuple[Marker, ...] = (
     # --- soft 404: the page answers 200 but says the content is gone ---
     _m("github_page_not_found", "soft_404", "title", r"^\s*page not found\s*·\s*github"),
     _m("huggingface_404", "soft_404", "title", r"^\s*404\s*[–-]\s*hugging face", "huggingface.co"),
-    _m("arxiv_identifier_not_recognized", "soft_404", "body",
+    _b("arxiv_identifier_not_recognized", "soft_404", "not recognized",
        r"article identifier '[^']*' not recognized", "arxiv.org"),
-    _m("medium_story_deleted", "soft_404", "body", r"the author deleted this medium story"),
-    _m("medium_account_deleted", "soft_404", "body", r"the user deleted their medium account"),
-    _m("youtube_playability_error", "soft_404", "body",
+    _b("medium_story_deleted", "soft_404", "medium story", r"the author deleted this medium story"),
+    _b("medium_account_deleted", "soft_404", "medium account",
+       r"the user deleted their medium account"),
+    _b("youtube_playability_error", "soft_404", "playabilitystatus",
        r'"playabilityStatus":\s*\{\s*"status":\s*"ERROR"', "youtube.com"),
-    _m("youtube_video_removed", "soft_404", "body",
+    _b("youtube_video_removed", "soft_404", "this video",
        r"this video (?:has been removed for violating|is no longer available because)",
        "youtube.com"),
     _m("generic_title_removed", "soft_404", "title",
@@ -53,12 +61,13 @@ MARKERS: tuple[Marker, ...] = (
     _m("cloudflare_just_a_moment", "blocked", "title", r"^\s*just a moment\.\.\."),
     _m("cloudflare_attention_required", "blocked", "title",
        r"attention required!\s*\|\s*cloudflare"),
-    _m("cloudflare_challenge_platform", "blocked", "body", r"/cdn-cgi/challenge-platform/"),
-    _m("checking_your_browser", "blocked", "body",
+    _b("cloudflare_challenge_platform", "blocked", "/cdn-cgi/challenge-platform/",
+       r"/cdn-cgi/challenge-platform/"),
+    _b("checking_your_browser", "blocked", "checking ",
        r"checking (?:if the site connection is secure|your browser before accessing)"),
-    _m("datadome_captcha", "blocked", "body", r"captcha-delivery\.com"),
-    _m("perimeterx_captcha", "blocked", "body", r"px-captcha"),
-    _m("verify_human", "blocked", "body", r"please verify you are (?:a )?human"),
+    _b("datadome_captcha", "blocked", "captcha-delivery.com", r"captcha-delivery\.com"),
+    _b("perimeterx_captcha", "blocked", "px-captcha", r"px-captcha"),
+    _b("verify_human", "blocked", "verify you are", r"please verify you are (?:a )?human"),
     _m("youtube_consent_wall", "blocked", "title",
        r"before you continue to youtube|antes de ir a youtube"),
     _m("akamai_access_denied", "blocked", "title", r"^\s*access denied\s*$"),

@@ -90,6 +90,7 @@ def match_marker(url: str, body: bytes, verdict: str | None = None) -> Marker | 
     """The first marker of ``MARKERS`` (optionally of one verdict) that matches the page."""
     host = _host(url)
     title = page_title(body) or ""
+    lowered = body[:SNIFF_BYTES].lower()
     text: str | None = None
     for marker in MARKERS:
         if (verdict and marker.verdict != verdict) or not marker.applies_to(host):
@@ -97,6 +98,8 @@ def match_marker(url: str, body: bytes, verdict: str | None = None) -> Marker | 
         if marker.where == "title":
             if marker.pattern.search(title):
                 return marker
+            continue
+        if marker.needle not in lowered:
             continue
         if text is None:
             text = body[:SNIFF_BYTES].decode("utf-8", "replace")
