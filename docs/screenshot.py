@@ -108,7 +108,8 @@ def main() -> None:
                 writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
                 writer.writeheader()
                 writer.writerows(rows)
-            config = write_config(work / "monitor.toml", web, catalog={"path": str(work / "catalog.csv")},
+            config = write_config(work / "monitor.toml", web,
+                                  catalog={"path": str(work / "catalog.csv")},
                                   health={"dead_after_runs": 3, "dead_after_hours": 0.0})
             db_url = f"sqlite:///{work / 'monitor.db'}"
             for night in range(4):
