@@ -474,3 +474,25 @@ def test_bad_connect_to_fails_at_construction() -> None:
 
 def test_error_class_names_match_the_spec() -> None:
     assert set(TRANSPORT_ERRORS) <= set(ERROR_CLASSES) and len(ERROR_CLASSES) == 12
+
+
+async def test_a_failed_name_is_not_looked_up_twice_in_a_run() -> None:
+    import socket
+
+    from monitor.fetch.resolver import ConnectToResolver
+
+    class Base:
+        calls = 0
+
+        async def resolve(self, host: str, port: int, family: int) -> list:
+            Base.calls += 1
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+        async def close(self) -> None:
+            return None
+
+    resolver = ConnectToResolver([], base=Base())  # type: ignore[arg-type]
+    for _ in range(3):
+        with pytest.raises(socket.gaierror):
+            await resolver.resolve("down.test", 443)
+    assert Base.calls == 1

@@ -118,11 +118,15 @@ class ConnectToResolver(AbstractResolver):
     `resolve(host, port, family)` returns ResolveResult dicts whose `host`/`port` are the
     target address and whose `hostname` stays the requested host. Raises socket.gaierror
     (EAI_NONAME) for `.invalid` names, and whatever `base` raises for other failures.
+
+    A name that failed to resolve fails again at once for the life of the resolver (one run):
+    without a network every lookup can take seconds, and a catalog has many URLs per host.
     """
 
     def __init__(self, rules: Sequence[str], base: AbstractResolver | None = None) -> None:
         self.rules: tuple[ConnectTo, ...] = tuple(parse_connect_to(r) for r in rules)
         self._base = base
+        self._failed: dict[str, OSError] = {}
 
     def target(self, host: str, port: int) -> tuple[str, int] | None:
         """The mapped (host, port) for a connection to (host, port), or None if unmapped."""
@@ -140,9 +144,15 @@ class ConnectToResolver(AbstractResolver):
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         if is_ip_address(target_host):
             return [_numeric_result(host, target_host, target_port)]
+        if target_host in self._failed:
+            raise self._failed[target_host]
         if self._base is None:
             self._base = ThreadedResolver()
-        found = await self._base.resolve(target_host, target_port, family)
+        try:
+            found = await self._base.resolve(target_host, target_port, family)
+        except OSError as err:
+            self._failed[target_host] = err
+            raise
         return [{**r, "hostname": host} for r in found]
 
     async def close(self) -> None:
