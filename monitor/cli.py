@@ -112,7 +112,8 @@ def _http_options(f: Any) -> Any:
         click.option("--per-host", "per_host", type=click.IntRange(1),
                      help="Requests in flight to one host [http.per_host]."),
         click.option("--fail-on", "fail_on", metavar="STATE[,STATE]",
-                     help="Exit 2 when any resource ends in one of these states."),
+                     help="Exit 2 when any resource ends in one of these states "
+                          f"({', '.join(STATES)}; comma-separated)."),
     ]
     for option in reversed(options):
         f = option(f)
