@@ -55,18 +55,36 @@ class Observed:
 def observe(res: FetchResult | None, out: Outcome, latest: store.Latest | None,
             resource_id: int, run_id: int, at: datetime) -> Observed | None:
     """What one generic check says about the content; None when it says nothing."""
+    decided, needed = precheck(res, out, latest)
+    if not needed:
+        return decided
+    assert res is not None
+    print_ = extractor.fingerprint(res.body, res.headers.get("content-type"), res.final_url)
+    return conclude(print_, latest, resource_id, run_id, at)
+
+
+def precheck(res: FetchResult | None, out: Outcome, latest: store.Latest | None
+             ) -> tuple[Observed | None, bool]:
+    """The cheap half of :func:`observe`: ``(observed, False)`` when it is decided without a
+    fingerprint, ``(None, True)`` when the body must be fingerprinted (then :func:`conclude`)."""
     if res is None or out.outcome != "ok" or res.status is None:
-        return None
+        return None, False
     if res.status == 304:
-        return Observed("same") if latest is not None else None
+        return (Observed("same") if latest is not None else None), False
     if not 200 <= res.status < 300 or not res.body:
-        return None
+        return None, False
     current = latest is not None and latest.extractor_version == extractor.EXTRACTOR_VERSION
     if current and latest.raw_hash == hashlib.sha256(res.body).hexdigest():
-        return Observed("same")
-    print_ = extractor.fingerprint(res.body, res.headers.get("content-type"), res.final_url)
+        return Observed("same"), False
+    return None, True
+
+
+def conclude(print_: Fingerprint | None, latest: store.Latest | None, resource_id: int,
+             run_id: int, at: datetime) -> Observed | None:
+    """The second half of :func:`observe`, given the body's fingerprint (computed anywhere)."""
     if print_ is None:
         return None
+    current = latest is not None and latest.extractor_version == extractor.EXTRACTOR_VERSION
     if current and print_.text_hash is not None and print_.text_hash == latest.text_hash:
         return Observed("same")
     return Observed("new", store.row_values(print_, resource_id, run_id, at))

@@ -23,12 +23,15 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitor import fingerprint as extractor
 from monitor import freshness, sites
 from monitor.catalog import CatalogProblem, load_catalog
 from monitor.classify import Outcome, classify
@@ -39,11 +42,14 @@ from monitor.sites import wayback
 from monitor.store import fingerprints, lock, queries
 from monitor.store.db import Database
 from monitor.store.models import ResourceState, utcnow
+from monitor.workers import fingerprint_pool
 
 Events = list[tuple[int, datetime, str, dict[str, Any]]]
 
 FLUSH_EVERY = 200  # results per database batch
 FLUSH_SECONDS = 2.0
+POOL_MIN_TARGETS = 200  # smaller catalogs fingerprint in the event loop (no pool start-up)
+HEALTH_CHUNK = 2000  # states loaded, updated and expunged per step of apply_health
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,25 @@ class Checked:
     @property
     def host(self) -> str:
         return (urlsplit(self.target.url).hostname or "").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The slim copy of a :class:`Checked` that the health stage needs (no row, no target)."""
+
+    resource_id: int
+    url: str
+    host: str
+    outcome: Outcome
+    at: datetime
+    etag: str | None
+    last_modified: str | None
+    site: str | None
+    probe: dict[str, Any] | None  # the probe's info, when a probe decided
+    observed: freshness.Observed | None  # kind only ("new" or "same")
+
+
+_OBSERVED = {kind: freshness.Observed(kind) for kind in ("new", "same")}
 
 
 @dataclass
@@ -139,8 +164,12 @@ def result_row(run_id: int, target: queries.Target, res: FetchResult | None, out
 
 
 async def check_one(ctx: sites.ProbeContext, run_id: int, target: queries.Target,
-                    latest: fingerprints.Latest | None = None) -> Checked:
-    """Check one resource: its site's probe, or a generic fetch + classify + fingerprint."""
+                    latest: fingerprints.Latest | None = None,
+                    pool: Executor | None = None) -> Checked:
+    """Check one resource: its site's probe, or a generic fetch + classify + fingerprint.
+
+    With a ``pool``, the fingerprint (pure CPU) runs there; the body is sent to the worker.
+    """
     site = sites.site_for(target.url)
     probed = await site.probe(ctx, target) if site is not None else None
     at = utcnow()
@@ -154,8 +183,18 @@ async def check_one(ctx: sites.ProbeContext, run_id: int, target: queries.Target
                                   last_modified=target.last_modified)
     out = classify(res)
     seen = None
-    if site is None or site.fingerprint:
+    if (site is None or site.fingerprint) and pool is None:
         seen = freshness.observe(res, out, latest, target.resource_id, run_id, at)
+    elif site is None or site.fingerprint:
+        seen, needed = freshness.precheck(res, out, latest)
+        if needed:
+            args = (res.body, res.headers.get("content-type"), res.final_url)
+            try:
+                print_ = await asyncio.get_running_loop().run_in_executor(
+                    pool, extractor.fingerprint, *args)
+            except BrokenProcessPool:  # a worker died (e.g. out of memory): do it here
+                print_ = extractor.fingerprint(*args)
+            seen = freshness.conclude(print_, latest, target.resource_id, run_id, at)
     return Checked(target, out, at, res.headers.get("etag"), res.headers.get("last-modified"),
                    result_row(run_id, target, res, out, at), observed=seen)
 
@@ -185,19 +224,23 @@ class ResultSink:
     def __init__(self, db: Database) -> None:
         self.db, self.buffer, self.last = db, [], time.monotonic()
         self.prints: list[dict[str, Any]] = []
-        self.checked: list[Checked] = []
+        self.checked: list[Result] = []
         self.bytes_received = 0
+        self._hosts: dict[str, str] = {}  # one string per host
 
     def add(self, item: Checked) -> None:
         self.buffer.append(item.row)
         self.bytes_received += item.row.get("bytes_received", 0)
         seen = item.observed
-        if seen is not None and seen.row is not None:
-            self.prints.append(seen.row)
-            seen = freshness.Observed(seen.kind)
-        self.checked.append(Checked(item.target, item.outcome, item.at, item.etag,
-                                    item.last_modified, site=item.site, probe=item.probe,
-                                    observed=seen))
+        if seen is not None:
+            if seen.row is not None:
+                self.prints.append(seen.row)
+            seen = _OBSERVED.get(seen.kind, seen)
+        host = item.host
+        host = self._hosts.setdefault(host, host)
+        self.checked.append(Result(item.target.resource_id, item.target.url, host, item.outcome,
+                                   item.at, item.etag, item.last_modified, item.site,
+                                   item.probe if item.site is not None else None, seen))
         if len(self.buffer) >= FLUSH_EVERY or time.monotonic() - self.last > FLUSH_SECONDS:
             self.flush()
 
@@ -214,39 +257,51 @@ async def crawl(targets: list[queries.Target], options: FetchOptions, run_id: in
                 sink: ResultSink, progress: Callable[[int], None] | None = None,
                 ctx: sites.ProbeContext | None = None,
                 latest: dict[int, fingerprints.Latest] | None = None) -> None:
-    """Check every target with ``options.concurrency`` workers; results go to ``sink``."""
+    """Check every target with ``options.concurrency`` workers; results go to ``sink``.
+
+    A catalog of at least ``POOL_MIN_TARGETS`` fingerprints in a process pool (one worker per
+    core, shut down before this returns, also on SIGTERM or an error).
+    """
+    count = len(targets)
     order: Iterator[queries.Target] = iter(interleave_hosts(targets))
     latest = latest or {}
-    async with Fetcher(options) as fetcher:
-        probe_ctx = ctx or sites.ProbeContext(None, Settings())
-        probe_ctx.fetcher = fetcher
+    pool = fingerprint_pool() if count >= POOL_MIN_TARGETS else None
+    try:
+        async with Fetcher(options) as fetcher:
+            probe_ctx = ctx or sites.ProbeContext(None, Settings())
+            probe_ctx.fetcher = fetcher
 
-        async def worker() -> None:
-            for target in order:
-                sink.add(await check_one(probe_ctx, run_id, target,
-                                         latest.get(target.resource_id)))
-                if progress:
-                    progress(1)
+            async def worker() -> None:
+                for target in order:
+                    sink.add(await check_one(probe_ctx, run_id, target,
+                                             latest.get(target.resource_id), pool))
+                    if progress:
+                        progress(1)
 
-        workers = max(1, min(len(targets), options.concurrency * 2))
-        await asyncio.gather(*(worker() for _ in range(workers)))
+            workers = max(1, min(count, options.concurrency * 2))
+            await asyncio.gather(*(worker() for _ in range(workers)))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     sink.flush()
 
 
-def find_replacements(db: Database, checked: list[Checked], options: FetchOptions,
+def find_replacements(db: Database, checked: list[Result], options: FetchOptions,
                       degraded: bool) -> dict[int, wayback.Snapshot]:
     """Ask the Wayback Machine once per resource that becomes failing (none when degraded)."""
-    failing = [] if degraded else [(c.target.resource_id, c.target.url) for c in checked
+    failing = [] if degraded else [(c.resource_id, c.url) for c in checked
                                    if c.outcome.outcome == "failing"]
     return asyncio.run(wayback.suggest_for(db, failing, options))
 
 
-def apply_health(db: Database, run_id: int, checked: list[Checked], policy: HealthPolicy,
+def apply_health(db: Database, run_id: int, checked: list[Result], policy: HealthPolicy,
                  note: str = "", threshold: float = 0.9,
                  snapshots: dict[int, wayback.Snapshot] | None = None
                  ) -> tuple[str, int, int, int]:
     """Decide degraded or complete, apply transitions, probe events, Wayback suggestions and
-    change detection, store events and close the run. One transaction.
+    change detection, store events and close the run. One transaction, worked through in
+    chunks of ``HEALTH_CHUNK`` resources (states loaded, updated, flushed and expunged), so the
+    session never holds every state at once.
 
     Returns ``(status, events, hosts, unreachable_hosts)``.
     """
@@ -254,26 +309,31 @@ def apply_health(db: Database, run_id: int, checked: list[Checked], policy: Heal
     status = "degraded" if degraded else "complete"
     events: Events = []
     with db.session() as s:
-        states = queries.load_states(s, (c.target.resource_id for c in checked))
-        for c in checked:
-            st = states.get(c.target.resource_id)
-            if st is None:
-                continue
-            st.last_checked_at = c.at
-            if degraded:
-                continue
-            drafts = _apply_one(st, c, policy) + _apply_probe(st, c)
-            wayback.apply(st, c.outcome.outcome, c.at, (snapshots or {}).get(st.resource_id))
-            events.extend((c.target.resource_id, c.at, d.kind, d.detail) for d in drafts)
-        if not degraded:
-            events.extend(_freshness(s, run_id, checked, states, threshold))
+        for start in range(0, len(checked), HEALTH_CHUNK):
+            chunk = checked[start:start + HEALTH_CHUNK]
+            states = queries.load_states(s, (c.resource_id for c in chunk))
+            for c in chunk:
+                st = states.get(c.resource_id)
+                if st is None:
+                    continue
+                st.last_checked_at = c.at
+                if degraded:
+                    continue
+                drafts = _apply_one(st, c, policy) + _apply_probe(st, c)
+                wayback.apply(st, c.outcome.outcome, c.at, (snapshots or {}).get(st.resource_id))
+                events.extend((c.resource_id, c.at, d.kind, d.detail) for d in drafts)
+            if not degraded:
+                events.extend(_freshness(s, run_id, chunk, states, threshold))
+            s.flush()
+            for st in states.values():
+                s.expunge(st)
         queries.add_events(s, run_id, events)
         queries.finish_run(s, run_id, status, len(checked), note, hosts, unreachable)
         fingerprints.purge_unfinished(s)
     return status, len(events), hosts, unreachable
 
 
-def _apply_one(st: Any, c: Checked, policy: HealthPolicy) -> list[EventDraft]:
+def _apply_one(st: Any, c: Result, policy: HealthPolicy) -> list[EventDraft]:
     prev = Health(st.state, st.consecutive_failures, st.failing_since, st.last_ok_at, st.final_url)
     new, drafts = transition(prev, c.outcome, c.at, policy)
     if new.state != st.state:
@@ -286,19 +346,20 @@ def _apply_one(st: Any, c: Checked, policy: HealthPolicy) -> list[EventDraft]:
     return drafts
 
 
-def _apply_probe(st: ResourceState, c: Checked) -> list[EventDraft]:
+def _apply_probe(st: ResourceState, c: Result) -> list[EventDraft]:
     """Store the probe's info under its site in ``st.probe``; the site's ``updated`` events."""
     if c.site is None:
         return []
+    probe = c.probe or {}
     old = dict(st.probe or {})
-    drafts = sites.site_events(c.site, old.get(c.site) or {}, c.probe)
-    st.probe = old | {c.site: c.probe}
+    drafts = sites.site_events(c.site, old.get(c.site) or {}, probe)
+    st.probe = old | {c.site: probe}
     return drafts
 
 
-def _freshness(s: Any, run_id: int, checked: list[Checked], states: dict[int, ResourceState],
+def _freshness(s: Any, run_id: int, checked: list[Result], states: dict[int, ResourceState],
                threshold: float) -> Events:
-    observed = {c.target.resource_id: (c.observed, c.at) for c in checked
+    observed = {c.resource_id: (c.observed, c.at) for c in checked
                 if c.observed is not None}
     return [(rid, at, d.kind, d.detail)
             for rid, at, d in freshness.apply(s, run_id, observed, states, threshold)]
