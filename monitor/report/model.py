@@ -100,10 +100,8 @@ class ReportData:
 
 def suggestion_objects(db: Database) -> list[dict[str, Any]]:
     """The open suggestions as SPEC §10 objects, best first (empty until the watch has run)."""
-    try:
-        from monitor.watch.store import list_suggestions, suggestion_object
-    except ImportError:
-        return []
+    from monitor.watch.store import list_suggestions, suggestion_object
+
     return [suggestion_object(s) for s in list_suggestions(db, status="new")]
 
 
