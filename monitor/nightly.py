@@ -72,10 +72,12 @@ def _watch(db: Database, settings: Settings, run_id: int) -> Iterator[str]:
     from monitor.watch import watch
 
     try:
-        line = watch(db, settings).line()
+        result = watch(db, settings)
     except MonitorError as err:
-        line = f"arxiv watch skipped: {err}"
-    if "skipped" in line or "incomplete" in line:
+        line, complete = f"arxiv watch skipped: {err}", False
+    else:
+        line, complete = result.line(), not result.failures
+    if not complete:  # the report says so, not only the log
         queries.add_run_note(db, run_id, line)
     yield line
 
