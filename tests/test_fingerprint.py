@@ -9,10 +9,14 @@ from hypothesis import strategies as st
 
 from monitor.fingerprint import (
     EXTRACTOR_VERSION,
+    SKETCH_SIZE,
     extract,
     fingerprint,
     normalise,
+    shingle_hashes,
+    shingles,
     similarity,
+    sketch,
     sketch_similarity,
     text_diff,
 )
@@ -126,3 +130,31 @@ def test_unknown_or_lying_charsets_do_not_break_extraction() -> None:
         result = fingerprint(body, content_type, URL)
         assert result is None or result.text_hash
     assert fingerprint(b"<p>\xff\xfe broken \xc3</p>", "text/html; charset=utf-8", URL)
+
+
+def test_control_characters_in_the_text_do_not_break_extraction() -> None:
+    # lxml refuses to set an element's text to a string holding a character XML forbids
+    body = b"<html><body><p>one</p>\x1c two<div>three\x0b \x08four</div></body></html>"
+    result = fingerprint(body, "text/html", URL)
+    assert result is not None and result.excerpt == "one\ntwo\nthree four"
+
+
+def test_shingle_hashes_are_stable_block_local_and_bottom_k() -> None:
+    keys = ["alpha beta gamma delta", "one two", "solo", "alpha beta gamma"]
+    hashes = shingle_hashes(keys).tolist()
+    # 2 grams in the first block, 1 each for the short blocks, 1 for the last (a repeat)
+    assert len(hashes) == 5 and len(set(hashes)) == 4
+    assert all(0 <= h < 2**32 for h in hashes)
+    # grams never cross blocks; the hash is a function of the gram's text alone
+    first = shingle_hashes(["alpha beta gamma"]).tolist()
+    assert first == shingle_hashes(["alpha beta gamma delta"]).tolist()[:1]
+    assert set(hashes) == set(first + shingle_hashes(["beta gamma delta"]).tolist()
+                              + shingle_hashes(["one two"]).tolist()
+                              + shingle_hashes(["solo"]).tolist())
+    assert shingle_hashes(["one", "two"]).tolist() != shingle_hashes(["one two"]).tolist()
+    # fixed across processes and versions of Python (a stored signature must stay comparable)
+    assert shingle_hashes(["the quick brown fox"]).tolist() == [2735329852, 2777543741]
+    words = [f"w{i}" for i in range(2000)]
+    many = [" ".join(words[i:i + 10]) for i in range(0, 2000, 10)]
+    assert sketch(many) == sorted(shingles(many))[:SKETCH_SIZE]
+    assert shingle_hashes([]).size == 0
