@@ -46,7 +46,8 @@ from monitor.store.models import ResourceState
 
 @dataclass(frozen=True)
 class Observed:
-    """Content seen in one check: ``kind`` "new" (with the row to insert) or "same"."""
+    """Content seen in one check: ``kind`` "new" (with the row to insert), "first" (the same
+    for a resource with no earlier fingerprint: its row becomes the baseline) or "same"."""
 
     kind: str
     row: dict[str, Any] | None = None
@@ -87,7 +88,8 @@ def conclude(print_: Fingerprint | None, latest: store.Latest | None, resource_i
     current = latest is not None and latest.extractor_version == extractor.EXTRACTOR_VERSION
     if current and print_.text_hash is not None and print_.text_hash == latest.text_hash:
         return Observed("same")
-    return Observed("new", store.row_values(print_, resource_id, run_id, at))
+    return Observed("new" if latest is not None else "first",
+                    store.row_values(print_, resource_id, run_id, at))
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,10 @@ def apply(session: Session, run_id: int, observed: dict[int, tuple[Observed, dat
         st = states.get(rid)
         if st is not None and obs.kind == "same" and st.similarity is None:
             st.similarity = 1.0  # the baseline seen again
+    first = [rid for rid, (obs, _) in observed.items() if rid in states and obs.kind == "first"]
+    for rid in first:  # nothing to compare with: the new row is the baseline (decide's rule 1)
+        states[rid].similarity = None
+    store.promote_first(session, run_id, first)
     events = []
     rows = store.history(session, todo, run_id)
     promote, demote, doomed = [], [], []

@@ -23,15 +23,12 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor import fingerprint as extractor
 from monitor import freshness, sites
 from monitor.catalog import CatalogProblem, load_catalog
 from monitor.classify import Outcome, classify
@@ -42,7 +39,7 @@ from monitor.sites import wayback
 from monitor.store import fingerprints, lock, queries
 from monitor.store.db import Database
 from monitor.store.models import ResourceState, utcnow
-from monitor.workers import fingerprint_pool
+from monitor.workers import FingerprintBatches, fingerprint_pool
 
 Events = list[tuple[int, datetime, str, dict[str, Any]]]
 
@@ -84,10 +81,10 @@ class Result:
     last_modified: str | None
     site: str | None
     probe: dict[str, Any] | None  # the probe's info, when a probe decided
-    observed: freshness.Observed | None  # kind only ("new" or "same")
+    observed: freshness.Observed | None  # kind only ("new", "first" or "same")
 
 
-_OBSERVED = {kind: freshness.Observed(kind) for kind in ("new", "same")}
+_OBSERVED = {kind: freshness.Observed(kind) for kind in ("new", "first", "same")}
 
 
 @dataclass
@@ -165,10 +162,10 @@ def result_row(run_id: int, target: queries.Target, res: FetchResult | None, out
 
 async def check_one(ctx: sites.ProbeContext, run_id: int, target: queries.Target,
                     latest: fingerprints.Latest | None = None,
-                    pool: Executor | None = None) -> Checked:
+                    pool: FingerprintBatches | None = None) -> Checked:
     """Check one resource: its site's probe, or a generic fetch + classify + fingerprint.
 
-    With a ``pool``, the fingerprint (pure CPU) runs there; the body is sent to the worker.
+    With a ``pool``, the fingerprint (pure CPU) runs there; the body is sent to a worker.
     """
     site = sites.site_for(target.url)
     probed = await site.probe(ctx, target) if site is not None else None
@@ -188,12 +185,8 @@ async def check_one(ctx: sites.ProbeContext, run_id: int, target: queries.Target
     elif site is None or site.fingerprint:
         seen, needed = freshness.precheck(res, out, latest)
         if needed:
-            args = (res.body, res.headers.get("content-type"), res.final_url)
-            try:
-                print_ = await asyncio.get_running_loop().run_in_executor(
-                    pool, extractor.fingerprint, *args)
-            except BrokenProcessPool:  # a worker died (e.g. out of memory): do it here
-                print_ = extractor.fingerprint(*args)
+            print_ = await pool.fingerprint(res.body, res.headers.get("content-type"),
+                                            res.final_url)
             seen = freshness.conclude(print_, latest, target.resource_id, run_id, at)
     return Checked(target, out, at, res.headers.get("etag"), res.headers.get("last-modified"),
                    result_row(run_id, target, res, out, at), observed=seen)
@@ -266,6 +259,7 @@ async def crawl(targets: list[queries.Target], options: FetchOptions, run_id: in
     order: Iterator[queries.Target] = iter(interleave_hosts(targets))
     latest = latest or {}
     pool = fingerprint_pool() if count >= POOL_MIN_TARGETS else None
+    batches = FingerprintBatches(pool) if pool is not None else None
     try:
         async with Fetcher(options) as fetcher:
             probe_ctx = ctx or sites.ProbeContext(None, Settings())
@@ -274,7 +268,7 @@ async def crawl(targets: list[queries.Target], options: FetchOptions, run_id: in
             async def worker() -> None:
                 for target in order:
                     sink.add(await check_one(probe_ctx, run_id, target,
-                                             latest.get(target.resource_id), pool))
+                                             latest.get(target.resource_id), batches))
                     if progress:
                         progress(1)
 

@@ -114,6 +114,17 @@ def mark_baselines(session: Session, promote: list[int], demote: list[int]) -> N
                             .execution_options(synchronize_session=False))
 
 
+def promote_first(session: Session, run_id: int, resource_ids: list[int]) -> None:
+    """Make run ``run_id``'s rows of ``resource_ids`` (resources fingerprinted for the first
+    time) their baselines, in bulk."""
+    for start in range(0, len(resource_ids), CHUNK):
+        session.execute(update(Fingerprint)
+                        .where(Fingerprint.run_id == run_id,
+                               Fingerprint.resource_id.in_(resource_ids[start:start + CHUNK]))
+                        .values(is_baseline=True)
+                        .execution_options(synchronize_session=False))
+
+
 def prunable(rows: list[Fingerprint], keep: int = KEEP) -> list[int]:
     """Ids of ``rows`` (one resource, oldest first) beyond the baseline and the last ``keep``."""
     recent = {r.id for r in rows[-keep:]}

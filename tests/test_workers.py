@@ -1,0 +1,79 @@
+"""The fingerprint process pool and its batches (monitor.workers)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+from monitor.fingerprint import fingerprint
+from monitor.workers import BATCH_JOBS, FingerprintBatches, fingerprint_pool
+from tests.pages import article, noisy
+
+URL = "https://docs.test/page"
+
+
+def _jobs(count: int) -> list[tuple[bytes, str | None, str]]:
+    return [(noisy(i), "text/html", f"{URL}/{i}") for i in range(count)]
+
+
+def test_batches_give_each_body_its_own_fingerprint_in_a_real_pool() -> None:
+    pool = fingerprint_pool()
+    assert pool is not None, "the test machine has one core"
+    jobs = _jobs(BATCH_JOBS * 2 + 5)  # two full batches and a partial one (sent by the timer)
+    jobs.append((b"%PDF-1.7 binary", "application/pdf", URL))
+    jobs.append((b"<html><body></body></html>", "text/html", URL))  # no main text: None
+
+    async def run() -> list:
+        batches = FingerprintBatches(pool)
+        return await asyncio.gather(*(batches.fingerprint(*job) for job in jobs))
+
+    try:
+        got = asyncio.run(run())
+    finally:
+        pool.shutdown(wait=True)
+    assert got == [fingerprint(*job) for job in jobs]
+    assert got[-1] is None and got[-2] is not None and got[-2].is_binary
+
+
+def test_a_broken_pool_falls_back_to_this_process() -> None:
+    pool = fingerprint_pool()
+    assert pool is not None
+    jobs = _jobs(BATCH_JOBS + 3)
+
+    async def run() -> list:
+        batches = FingerprintBatches(pool)
+        await batches.fingerprint(article(["warm up the workers"]), "text/html", URL)
+        for pid in list(pool._processes):  # a worker killed, as by the OOM killer
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not pool._broken and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        return await asyncio.gather(*(batches.fingerprint(*job) for job in jobs))
+
+    try:
+        got = asyncio.run(run())
+    finally:
+        pool.shutdown(wait=True)
+    assert got == [fingerprint(*job) for job in jobs]
+
+
+def test_a_cancelled_check_does_not_break_its_batch() -> None:
+    pool = fingerprint_pool()
+    assert pool is not None
+    jobs = _jobs(3)
+
+    async def run() -> list:
+        batches = FingerprintBatches(pool)
+        tasks = [asyncio.ensure_future(batches.fingerprint(*job)) for job in jobs]
+        await asyncio.sleep(0)
+        tasks[1].cancel()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        got = asyncio.run(run())
+    finally:
+        pool.shutdown(wait=True)
+    assert got[0] == fingerprint(*jobs[0]) and got[2] == fingerprint(*jobs[2])
+    assert isinstance(got[1], asyncio.CancelledError)
