@@ -30,6 +30,7 @@ The function is idempotent: ``canonical_url(canonical_url(u)) == canonical_url(u
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import NamedTuple
@@ -80,7 +81,7 @@ class _Parts(NamedTuple):
     netloc: str  # userinfo@host:port, already normalised
     host: str
     path: str
-    query: list[str]  # raw "k=v" segments, normalised encoding
+    query: tuple[str, ...]  # raw "k=v" segments, normalised encoding
 
 
 # ---------------------------------------------------------------- generic normalisation
@@ -92,6 +93,8 @@ def _normalise_escapes(text: str, safe: frozenset[str]) -> str:
     A ``%`` that does not start an escape is encoded as ``%25`` (RFC 3986 §2.4); keeping it
     would let a decoded neighbour form a new escape and break idempotence.
     """
+    if "%" not in text and all(map(safe.__contains__, text)):
+        return text  # the common case: nothing to change (C-level checks only)
     out: list[str] = []
     i = 0
     while i < len(text):
@@ -194,19 +197,22 @@ def _query_key(segment: str) -> str:
     return unquote(segment.split("=", 1)[0])
 
 
-def _query_value(query: list[str], key: str) -> str | None:
+def _query_value(query: tuple[str, ...], key: str) -> str | None:
     for segment in query:
         if _query_key(segment) == key:
             return unquote(segment.partition("=")[2])
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def _parse(url: str) -> _Parts:
+    """The normalised parts of ``url`` (cached: one catalog row asks for them several times;
+    the parts are immutable). Raises InvalidURL."""
     scheme, netloc, path, query = _split(url)
     netloc, host = _split_netloc(netloc, scheme, url.strip())
     path = _normalise_escapes(path, _PATH_SAFE) or "/"
     segments = [_normalise_escapes(s, _QUERY_SAFE) for s in query.split("&") if s]
-    return _Parts(scheme, netloc, host, path, [s for s in segments if not _is_tracking(s)])
+    return _Parts(scheme, netloc, host, path, tuple(s for s in segments if not _is_tracking(s)))
 
 
 def _unparse(parts: _Parts) -> str:
@@ -222,13 +228,13 @@ def _youtube_rule(parts: _Parts) -> _Parts:
         video = parts.path.strip("/")
         if not _YT_ID_RE.match(video):
             return parts
-        query = [f"v={video}", *(s for s in parts.query if _query_key(s) != "v")]
+        query = (f"v={video}", *(s for s in parts.query if _query_key(s) != "v"))
         return _youtube_rule(_Parts("https", "www.youtube.com", "www.youtube.com", "/watch", query))
     if parts.host not in YOUTUBE_HOSTS:
         return parts
     query = parts.query
     if parts.path == "/watch" and _query_value(query, "v"):
-        query = [s for s in query if _query_key(s) not in ("list", "index")]
+        query = tuple(s for s in query if _query_key(s) not in ("list", "index"))
     return _Parts("https", "www.youtube.com", "www.youtube.com", parts.path, query)
 
 
@@ -238,7 +244,7 @@ def _arxiv_rule(parts: _Parts) -> _Parts:
     match = _ARXIV_PATH_RE.match(parts.path)
     if match:
         version = f"v{match['ver']}" if match["ver"] else ""
-        return _Parts("https", "arxiv.org", "arxiv.org", f"/abs/{match['id']}{version}", [])
+        return _Parts("https", "arxiv.org", "arxiv.org", f"/abs/{match['id']}{version}", ())
     if parts.host == "export.arxiv.org":
         return parts
     return _Parts("https", "arxiv.org", "arxiv.org", parts.path, parts.query)
@@ -249,7 +255,7 @@ def _github_rule(parts: _Parts) -> _Parts:
         return parts
     query = parts.query
     if _github_root(parts.path):
-        query = [s for s in query if _query_key(s) != "tab"]
+        query = tuple(s for s in query if _query_key(s) != "tab")
     return _Parts("https", "github.com", "github.com", parts.path, query)
 
 

@@ -19,6 +19,7 @@ Adding a site is one function and one :func:`register` call::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,19 +86,37 @@ class Site:
 SITES: list[Site] = []
 
 
+_BY_ORIGIN: dict[str, Site | None] = {}  # site_for's answers by "scheme://netloc"
+_ORIGIN = re.compile(r"[^:/?#]+://[^/?#]*")
+
+
 def register(site: Site) -> Site:
     """Add ``site`` to the registry (a later registration of the same name replaces it)."""
     SITES[:] = [s for s in SITES if s.name != site.name] + [site]
+    _BY_ORIGIN.clear()
     return site
 
 
 def site_for(url: str) -> Site | None:
-    """The registered site whose hosts match ``url``'s host, or None."""
+    """The registered site whose hosts match ``url``'s host, or None.
+
+    Answers are remembered by the URL's ``scheme://netloc`` (a crawl asks once per URL, and
+    the answer depends on the host only).
+    """
+    origin = _ORIGIN.match(url)
+    key = origin.group() if origin else None
+    if key is not None and key in _BY_ORIGIN:
+        return _BY_ORIGIN[key]
     try:
         host = host_of(url)
     except InvalidURL:
         return None
-    return next((s for s in SITES if s.matches(host)), None)
+    found = next((s for s in SITES if s.matches(host)), None)
+    if key is not None:
+        if len(_BY_ORIGIN) >= 100_000:
+            _BY_ORIGIN.clear()
+        _BY_ORIGIN[key] = found
+    return found
 
 
 def prepare(targets: list[Target], settings: Settings, ctx: ProbeContext) -> None:
