@@ -72,10 +72,11 @@ def sync_catalog(db: Database, rows: Sequence[CatalogRow]) -> SyncSummary:
                 continue
             if not res.active:
                 res.active, reactivated = True, reactivated + 1
-            if any(getattr(res, k) != v for k, v in values.items() if k != "position"):
+            changed = {k: v for k, v in values.items() if getattr(res, k) != v}
+            if changed.keys() - {"position"}:
                 updated += 1
                 res.updated_at = now
-            for key, value in values.items():
+            for key, value in changed.items():  # untouched objects stay clean: a cheap flush
                 setattr(res, key, value)
         for url, res in existing.items():
             if url not in seen and res.active:
