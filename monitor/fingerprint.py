@@ -91,6 +91,7 @@ _AGO_UNITS = frozenset({
     "hours", "day", "days", "week", "weeks", "month", "months", "year", "years"})
 _AGO_COUNTS = frozenset({"0", "a", "an", "one", "few", "several"})
 _SPECIAL = _MONTHS | _WEEKDAYS | {"ago", "now", "0k", "0m", "0b"}
+_NOISE_WORDS = _SPECIAL | {"0"}  # a block holding none of these (nor a 16+ letter token) is kept
 _NUMBER = re.compile(r"\d[\d.,]*")
 _CLOCK = re.compile(r"0:0(?::0)?(?: ?[ap]\.?m\b\.?)?")  # runs after numbers became 0
 _NON_WORD = re.compile(r"[^\w\n]+")
@@ -270,14 +271,19 @@ def normalise_all(blocks: list[str]) -> list[str]:
     else:
         text = _CLOCK.sub(" ", _NUMBER.sub("0", text))
         text = _NON_WORD.sub(" ", text)
-    return [" ".join(_words(line.split())) for line in text.split("\n")]
+    keys = []
+    for line in text.split("\n"):
+        words = line.split()
+        if _NOISE_WORDS.isdisjoint(words) and (len(line) < 16
+                                               or max(map(len, words), default=0) < 16):
+            keys.append(" ".join(words))  # the common case: nothing to drop (C-level checks)
+        else:
+            keys.append(" ".join(_words(words)))
+    return keys
 
 
 def _words(words: list[str]) -> list[str]:
     """Drop noise words of one block (see the module docstring); ``words`` are normalised."""
-    if ("0" not in words and _SPECIAL.isdisjoint(words)
-            and max(map(len, words), default=0) < 16):
-        return words  # the common case: nothing to drop (all C-level checks)
     out: list[str] = []
     prev = ""
     for i, word in enumerate(words):

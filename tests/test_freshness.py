@@ -191,8 +191,9 @@ def test_extractor_upgrade_rebaselines_silently(simweb, tmp_path, db_url, monkey
     handler, config = setup(simweb, tmp_path, noisy)
     nights(db_url, config, handler, 2)
     monkeypatch.setattr(extractor, "EXTRACTOR_VERSION", "test-upgrade")
-    real = extractor._words
-    monkeypatch.setattr(extractor, "_words", lambda words: [w[::-1] for w in real(words)])
+    real = extractor.normalise_all
+    monkeypatch.setattr(extractor, "normalise_all",
+                        lambda blocks: [key[::-1] for key in real(blocks)])
     rows = nights(db_url, config, handler, 3, start=2)
     assert changed_events(db_url) == []
     assert [r["similarity"] for r in rows] == [None, 1.0, 1.0]
