@@ -15,10 +15,13 @@ same tree but costs 5-10 times more per page, and trafilatura (more thorough, he
    ``display:none``/``visibility:hidden``, ``role`` navigation/banner/contentinfo/complementary/
    search/dialog/alert, and elements whose ``class`` or ``id`` names boilerplate (ads, sponsored,
    promo, cookie/consent banners, newsletter, share/social, sidebar, related, comments,
-   breadcrumbs, pagination, popups) as a whole word;
+   breadcrumbs, pagination, popups) as a whole word; never ``<html>``, ``<body>``, ``<main>`` or
+   ``role="main"`` (themes put classes like ``has-sidebar`` on them);
 3. the main content is the first ``<main>`` (or ``role="main"``), else the only ``<article>``,
    else ``<body>``;
-4. the text is cut into blocks at block-level elements (``p li h1-h6 td pre blockquote div``...).
+4. the text is cut into blocks at block-level elements (``p li h1-h6 td pre blockquote div``...);
+   the title is kept to ``MAX_TITLE_CHARS``, the text to ``MAX_TEXT_CHARS`` (and to
+   ``MAX_NORMALISED_CHARS`` after normalisation).
 
 **Normalisation** of each block: Unicode NFKC and case folding; "N minutes ago" and "just now",
 clock times, dates with month names and weekday names removed; random-looking tokens (16+ letters
@@ -62,8 +65,13 @@ _MULTIPLIER = 0x100000001B3  # odd (FNV-1 64-bit prime), so invertible modulo 2*
 SKETCH_SIZE = 256
 SHINGLE = 3
 EXCERPT_CHARS = 4000
-MAX_TEXT_CHARS = 400_000
+MAX_TEXT_CHARS = 400_000  # of the main text, as extracted
+MAX_NORMALISED_CHARS = 2 * MAX_TEXT_CHARS  # after NFKC, which can expand a character 18-fold
+MAX_TITLE_CHARS = 1000
+MAX_SKETCH_BYTES = 1 << 20  # of normalised UTF-8 hashed into shingles (~30 B of arrays a byte)
 
+_DROPPED = "x-monitor-dropped"  # the tag rule 2 gives an element before it is removed
+_CONTAINERS = frozenset({"html", "body", "main"})  # rule 2 never removes the whole page
 _DROP_TAGS = ("head", "script", "style", "noscript", "template", "svg", "canvas", "iframe",
               "object", "embed", "nav", "header", "footer", "aside", "form", "button", "select",
               "textarea", "input", "label", "dialog", "menu")
@@ -143,8 +151,16 @@ def fingerprint(body: bytes, content_type: str | None, url: str) -> Fingerprint 
     """Fingerprint one response body; None when an HTML page has no main text at all.
 
     ``content_type`` is the Content-Type header (charset honoured); ``url`` is the base URL of
-    the page (reserved for site rules; the result does not depend on it today). Never raises.
+    the page (reserved for site rules; the result does not depend on it today). Never raises:
+    a page that breaks the extractor anyway (a bug) gets no fingerprint (None).
     """
+    try:
+        return _fingerprint(body, content_type)
+    except Exception:  # noqa: BLE001 - one odd page must never stop a crawl
+        return None
+
+
+def _fingerprint(body: bytes, content_type: str | None) -> Fingerprint | None:
     raw_hash = hashlib.sha256(body).hexdigest()
     if not is_html(content_type, body):
         return Fingerprint(raw_hash, None, content_type=content_type,
@@ -153,8 +169,8 @@ def fingerprint(body: bytes, content_type: str | None, url: str) -> Fingerprint 
     if extracted is None:
         return None
     title, text = extracted
-    lines = text.split("\n")
     # normalisation collapses whitespace itself: raw lines give the keys of their blocks
+    lines = [line for line in text.split("\n") if line and not line.isspace()]
     keys = [k for k in normalise_all(lines) if k]
     if not keys:
         return None
@@ -203,10 +219,16 @@ def _main_text(body: bytes, charset: str | None) -> tuple[str | None, str] | Non
         return None
     titles = root.xpath("//title")
     title = _SPACE.sub(" ", titles[0].text_content()).strip() or None if titles else None
+    title = title[:MAX_TITLE_CHARS] if title else title
     etree.strip_elements(root, *_DROP_TAGS, etree.Comment, with_tail=False)
     for element in _WITH_ATTRIBUTES(root):
-        if _is_boilerplate(element.attrib) and element.getparent() is not None:
-            element.drop_tree()
+        if element.tag not in _CONTAINERS and element.get("role") != "main" \
+                and _is_boilerplate(element.attrib):
+            element.tag = _DROPPED  # removed below, all at once
+    # one pass that unlinks the nodes; tails stay where they are (drop_tree would concatenate
+    # each tail onto its neighbour: quadratic on many siblings, and lxml refuses to store a
+    # string with a character XML forbids)
+    etree.strip_elements(root, _DROPPED, with_tail=False)
     main = _main(root)
     for element in main.iter(*_BLOCK_TAGS):
         tail, inner = element.tail, element.text
@@ -267,7 +289,7 @@ def normalise_all(blocks: list[str]) -> list[str]:
     ``0`` and non-word bytes spaces by ``bytes.translate``, and the number regex only has to
     collapse runs that start with a literal ``0`` (which the regex engine finds quickly).
     """
-    text = unicodedata.normalize("NFKC", "\n".join(blocks)).casefold()
+    text = unicodedata.normalize("NFKC", "\n".join(blocks)).casefold()[:MAX_NORMALISED_CHARS]
     if text.isascii():
         data = _ZERO_RUN.sub(b"0", text.encode().translate(_DIGITS_TO_ZERO))
         text = _CLOCK_BYTES.sub(b" ", data).translate(_NON_WORD_TO_SPACE).decode()
@@ -282,7 +304,7 @@ def normalise_all(blocks: list[str]) -> list[str]:
             keys.append(" ".join(words))  # the common case: nothing to drop (C-level checks)
         else:
             keys.append(" ".join(_words(words)))
-    return keys
+    return keys + [""] * (len(blocks) - len(keys))  # blocks cut off by MAX_NORMALISED_CHARS
 
 
 def _words(words: list[str]) -> list[str]:
@@ -335,7 +357,7 @@ def shingle_hashes(keys: list[str]) -> np.ndarray:
     sums give every substring's hash without a Python-level step per word or shingle.
     """
     import numpy as np  # imported on first use: the CLI starts 0.2 s sooner
-    data = "\n".join(keys).encode()
+    data = "\n".join(keys).encode()[:MAX_SKETCH_BYTES]
     size = len(data)
     if not size:
         return np.empty(0, dtype=np.uint64)
@@ -385,20 +407,23 @@ def sketch(keys: list[str]) -> list[int]:
 
 
 _POWERS: list[np.ndarray] = []  # [m**i, m**-i] modulo 2**64
+_POWERS_KEPT = 1 << 18  # entries (2 x 2 MB) the cache may hold
 
 
 def _powers(size: int) -> tuple[np.ndarray, np.ndarray]:
     """``(m**i, m**-i)`` modulo 2**64 for i < ``size`` (m = ``_MULTIPLIER``), cached and
     grown by doubling."""
     import numpy as np  # imported on first use: the CLI starts 0.2 s sooner
-    if not _POWERS or len(_POWERS[0]) < size:
-        length = max(size, 2 * len(_POWERS[0]) if _POWERS else 1 << 16)
-        inverse = pow(_MULTIPLIER, -1, 1 << 64)
-        ups = np.full(length, _MULTIPLIER, dtype=np.uint64)
-        downs = np.full(length, inverse, dtype=np.uint64)
-        ups[0] = downs[0] = 1
-        _POWERS[:] = [np.cumprod(ups), np.cumprod(downs)]
-    return _POWERS[0][:size], _POWERS[1][:size]
+    if _POWERS and len(_POWERS[0]) >= size:
+        return _POWERS[0][:size], _POWERS[1][:size]
+    length = max(size, min(2 * len(_POWERS[0]), _POWERS_KEPT) if _POWERS else 1 << 16)
+    ups = np.full(length, _MULTIPLIER, dtype=np.uint64)
+    downs = np.full(length, pow(_MULTIPLIER, -1, 1 << 64), dtype=np.uint64)
+    ups[0] = downs[0] = 1
+    powers = [np.cumprod(ups), np.cumprod(downs)]
+    if length <= _POWERS_KEPT:  # a rare huge page does not pin its arrays for the process
+        _POWERS[:] = powers
+    return powers[0][:size], powers[1][:size]
 
 
 def sketch_similarity(a: list[int], b: list[int], size: int = SKETCH_SIZE) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import multiprocessing
 import os
 import signal
@@ -48,16 +49,19 @@ def _pool_worker_init(parent: int) -> None:
 
 
 def fingerprint_batch(jobs: list[Job]) -> list[Fingerprint | None]:
-    """In a pool worker: :func:`monitor.fingerprint.fingerprint` of every job, in order."""
+    """In a pool worker: :func:`monitor.fingerprint.fingerprint` of every job, in order
+    (it never raises: a job cannot fail its batch)."""
     return [fingerprint(*job) for job in jobs]
 
 
 class FingerprintBatches:
     """Fingerprints computed in ``pool``, sent ``BATCH_JOBS`` bodies at a time (a partial batch
-    leaves after ``BATCH_DELAY`` seconds). Use from the event loop's thread only.
+    leaves after ``BATCH_DELAY`` seconds). Use from one event loop's thread only (one object
+    per crawl).
 
     When the pool breaks (a worker killed, e.g. out of memory), the jobs it held and every
-    later one are fingerprinted in this process instead, so a check never fails for it.
+    later one are fingerprinted in this process instead, in the loop's default thread pool so
+    that fetches go on meanwhile; a check never fails for it.
     """
 
     def __init__(self, pool: ProcessPoolExecutor) -> None:
@@ -69,9 +73,9 @@ class FingerprintBatches:
     async def fingerprint(self, body: bytes, content_type: str | None,
                           url: str) -> Fingerprint | None:
         """The fingerprint of one body (see :func:`monitor.fingerprint.fingerprint`)."""
-        if self._broken:
-            return fingerprint(body, content_type, url)
         loop = asyncio.get_running_loop()
+        if self._broken:
+            return await loop.run_in_executor(None, fingerprint, body, content_type, url)
         future: asyncio.Future[Fingerprint | None] = loop.create_future()
         self._jobs.append(((body, content_type, url), future))
         if len(self._jobs) >= BATCH_JOBS:
@@ -104,20 +108,32 @@ class FingerprintBatches:
                 future.cancel()
             return
         error = done.exception()
-        if isinstance(error, BrokenProcessPool):
-            self._broken = True
+        if error is not None:  # the pool broke (or could not pickle): do this batch here
+            self._broken = self._broken or isinstance(error, BrokenProcessPool)
             self._deliver_here(batch)
             return
-        for index, (_, future) in enumerate(batch):
-            if future.done():  # its check was cancelled
-                continue
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(done.result()[index])
+        for (_, future), result in zip(batch, done.result(), strict=True):
+            if not future.done():  # else its check was cancelled
+                future.set_result(result)
 
     @staticmethod
     def _deliver_here(batch: list[tuple[Job, asyncio.Future[Fingerprint | None]]]) -> None:
+        """Fingerprint ``batch`` in this process's default thread pool (the pool broke)."""
         for job, future in batch:
-            if not future.done():
-                future.set_result(fingerprint(*job))
+            if future.done():
+                continue
+            here = future.get_loop().run_in_executor(None, fingerprint, *job)
+            here.add_done_callback(functools.partial(_copy_result, future))
+
+
+def _copy_result(future: asyncio.Future[Fingerprint | None],
+                 done: asyncio.Future[Fingerprint | None]) -> None:
+    """Give ``future`` the outcome of ``done`` unless it was cancelled meanwhile."""
+    if future.done():
+        return
+    if done.cancelled():
+        future.cancel()
+    elif done.exception() is not None:
+        future.set_exception(done.exception())  # type: ignore[arg-type]
+    else:
+        future.set_result(done.result())

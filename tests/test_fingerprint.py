@@ -158,3 +158,37 @@ def test_shingle_hashes_are_stable_block_local_and_bottom_k() -> None:
     many = [" ".join(words[i:i + 10]) for i in range(0, 2000, 10)]
     assert sketch(many) == sorted(shingles(many))[:SKETCH_SIZE]
     assert shingle_hashes([]).size == 0
+
+
+def test_control_characters_after_a_removed_element_and_many_of_them() -> None:
+    for body in (b"<p>a<span hidden></span>\x08b</p>", b"<div class=ad></div>&#x1F;<p>text</p>"):
+        assert fingerprint(body, "text/html", URL) is not None
+    # thousands of boilerplate siblings: each tail stays in place (no text rebuilt per removal)
+    many = b"<body><p>" + b"<i class=ad>x</i>tail text " * 5000 + b"</p></body>"
+    result = fingerprint(many, "text/html", URL)
+    assert result is not None and result.excerpt.startswith("tail text tail text")
+
+
+def test_boilerplate_classes_never_remove_the_page_itself() -> None:
+    for body in (b'<body class="no-sidebar"><p>The whole text</p></body>',
+                 b'<body><main class="content share-enabled"><p>The whole text</p></main></body>',
+                 b'<body><div role="main" class="has-sidebar"><p>The whole text</p></div></body>'):
+        result = fingerprint(body, "text/html", URL)
+        assert result is not None and result.excerpt == "The whole text", body
+
+
+def test_expanding_text_and_huge_titles_stay_bounded() -> None:
+    import tracemalloc
+
+    # U+FDFA becomes 18 characters under NFKC: 400,000 of them would be 7.2 million
+    body = (b"<meta charset=utf-8><title>" + b"T" * 100_000 + b"</title><body><p>"
+            + "\ufdfa".encode() * 400_000 + b"</p></body>")
+    tracemalloc.start()
+    try:
+        result = fingerprint(body, "text/html", URL)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result is not None and result.signature  # the same few words, repeated
+    assert result.title is not None and len(result.title) == 1000
+    assert peak < 200 * 2**20, f"{peak / 2**20:.0f} MB"

@@ -77,3 +77,22 @@ def test_a_cancelled_check_does_not_break_its_batch() -> None:
         pool.shutdown(wait=True)
     assert got[0] == fingerprint(*jobs[0]) and got[2] == fingerprint(*jobs[2])
     assert isinstance(got[1], asyncio.CancelledError)
+
+
+def test_a_job_the_pool_cannot_take_is_done_here() -> None:
+    pool = fingerprint_pool()
+    assert pool is not None
+    body = noisy(2)
+
+    async def run() -> list:
+        batches = FingerprintBatches(pool)
+        # a URL object that cannot be pickled: the batch fails on its way to the worker
+        odd = await batches.fingerprint(body, "text/html", lambda: URL)  # type: ignore[arg-type]
+        plain = await batches.fingerprint(body, "text/html", URL)
+        return [odd, plain]
+
+    try:
+        got = asyncio.run(run())
+    finally:
+        pool.shutdown(wait=True)
+    assert got == [fingerprint(body, "text/html", URL)] * 2
