@@ -62,6 +62,7 @@ class Child:
     rss_mb: float
     code: int
     out: str
+    workers_rss_mb: float = 0.0
 
 
 @dataclass
@@ -97,15 +98,29 @@ class Row:
 
 
 def run_child(argv: list[str], timeout: float, cwd: Path | None = None) -> Child:
-    """Run ``argv`` to the end (killed after ``timeout`` s); wall, rusage and output."""
+    """Run ``argv`` to the end (killed after ``timeout`` s); wall, CPU, peak RSS and output.
+
+    CPU seconds come from ``wait4`` (the child and its reaped children: pool workers
+    included). Peak RSS is the child's own ``VmHWM`` (``/proc/PID/status``), read every 50 ms:
+    ``wait4``'s ``ru_maxrss`` would also count the memory of this script that the child had
+    between ``fork`` and ``exec``. ``workers_rss_mb`` is the largest ``VmHWM`` of its
+    descendants (the fingerprint pool).
+    """
     with tempfile.TemporaryFile("w+") as out:
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
                                 start_new_session=True)
         killer = threading.Timer(timeout, _kill_group, (proc.pid,))
         killer.start()
+        peak = workers = 0.0
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                peak = max(peak, _vm_hwm_mb(proc.pid))
+                workers = max([workers, *map(_vm_hwm_mb, _descendants(proc.pid))])
+                time.sleep(0.05)
         finally:
             killer.cancel()
         wall = time.monotonic() - started
@@ -113,7 +128,34 @@ def run_child(argv: list[str], timeout: float, cwd: Path | None = None) -> Child
         out.seek(0)
         text = out.read()
     cpu = usage.ru_utime + usage.ru_stime
-    return Child(wall, cpu, usage.ru_maxrss / 1024, proc.returncode, text)
+    return Child(wall, cpu, peak or usage.ru_maxrss / 1024, proc.returncode, text, workers)
+
+
+def _vm_hwm_mb(pid: int) -> float:
+    """Peak resident set of ``pid`` in MB (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux ``/proc/PID/task/*/children``)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
+            found += kids
+            todo += kids
+    return found
 
 
 def _kill_group(pid: int) -> None:
@@ -259,6 +301,8 @@ def _row(web: Web, tool: str, db: str, run: str, child: Child,
     stats = web.stats()
     best = _ideal(web.plan)
     note = _failed(child) if tool == "monitor" or child.code not in (0, 1) else ""
+    if child.workers_rss_mb and not note:
+        note = f"pool workers peak {child.workers_rss_mb:.0f} MB"
     row = Row(web.plan.size, web.plan.hosts, tool, db, run, child.wall, child.cpu, child.rss_mb,
               stats.get("body_bytes", 0) / 1e6, stats.get("requests", 0), best.seconds,
               best.global_bound, best.host_bound, note,

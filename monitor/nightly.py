@@ -15,7 +15,7 @@ from pathlib import Path
 from monitor import pipeline
 from monitor.config import Settings
 from monitor.errors import ConfigError, MonitorError
-from monitor.report import FORMATS, build
+from monitor.report import FORMATS, ReportData, build
 from monitor.store import queries
 from monitor.store.db import Database
 
@@ -23,14 +23,16 @@ EXTENSIONS = {"html": "html", "md": "md", "json": "json"}
 
 
 def write_report(db: Database, settings: Settings, fmt: str = "html", out: str | None = None,
-                 run_id: int | None = None) -> list[str]:
+                 run_id: int | None = None, data: ReportData | None = None) -> list[str]:
     """Render a report and write it; returns the paths written ('-' for standard output).
 
     With no ``out``, html goes to ``report.dir/YYYY-MM-DD.html`` and ``report.dir/index.html``
     (the date of the run's start; ``run-ID.html`` for ``--run ID``), md and json to standard
-    output.
+    output. ``data``: the report's data when already built (else read from ``db``).
     """
-    data = build(db, run_id, settings["report.history_runs"], pipeline.health_policy(settings))
+    if data is None:
+        data = build(db, run_id, settings["report.history_runs"],
+                     pipeline.health_policy(settings))
     if run_id is not None and (data.run is None or data.run["id"] != run_id):
         raise ConfigError(f"--run {run_id}: no finished run with that id")
     text = FORMATS[fmt](data)
@@ -88,8 +90,9 @@ def run(db: Database, settings: Settings, watch_arxiv: bool = True) -> Iterator[
     yield summary.line()
     if watch_arxiv:
         yield from _watch(db, settings, summary.run_id)
-    for fmt in ("html", "md", "json"):
+    data = build(db, None, settings["report.history_runs"], pipeline.health_policy(settings))
+    for fmt in ("html", "md", "json"):  # one read of the database for the three formats
         data_paths = write_report(db, settings, fmt, str(Path(settings["report.dir"]) /
                                                          f"latest.{EXTENSIONS[fmt]}")
-                                  if fmt != "html" else None)
+                                  if fmt != "html" else None, data=data)
         yield "wrote " + ", ".join(data_paths)
