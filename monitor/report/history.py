@@ -8,33 +8,39 @@ are skipped, as they were then.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from monitor.classify import Outcome
 from monitor.health import Health, HealthPolicy, transition
-from monitor.report.model import iso, status_object
+from monitor.report.model import status_items, utc_iso
 from monitor.store import queries
 from monitor.store.db import Database
 
 
 def replay(db: Database, run_id: int, policy: HealthPolicy) -> list[dict[str, Any]]:
-    """Status objects (SPEC §10) of the active resources as they stood after run ``run_id``."""
+    """Status objects (SPEC §10) of the active resources as they stood after run ``run_id``.
+
+    Results are streamed as plain rows; only each resource's health and last result are kept.
+    """
     health: dict[int, Health] = {}
-    last: dict[int, Any] = {}
-    for rid, r in queries.results_upto(db, run_id):
-        out = Outcome(r.outcome, r.error, r.http_status, r.final_url, r.detail)
-        health[rid], _ = transition(health.get(rid, Health()), out, r.checked_at, policy)
-        last[rid] = r
+    last: dict[int, tuple[int | None, str | None, str | None, datetime]] = {}
+    fresh = Health()
+    for rid, outcome, error, http_status, final_url, detail, at in queries.results_upto(
+            db, run_id):
+        out = Outcome(outcome, error, http_status, final_url, detail)
+        health[rid], _ = transition(health.get(rid, fresh), out, at, policy)
+        last[rid] = (http_status, error, detail, at)
     rows = []
-    for res, st in queries.status_rows(db):
-        h, r = health.get(res.id, Health()), last.get(res.id)
-        row = status_object(res, st) | {
+    for rid, row in status_items(db):
+        h, r = health.get(rid, fresh), last.get(rid)
+        row.update({
             "state": h.state, "final_url": h.final_url,
             "consecutive_failures": h.consecutive_failures,
-            "failing_since": iso(h.failing_since), "last_ok_at": iso(h.last_ok_at),
-            "http_status": r.http_status if r else None, "error": r.error if r else None,
-            "detail": r.detail if r else None, "last_checked_at": iso(r.checked_at) if r else None,
+            "failing_since": utc_iso(h.failing_since), "last_ok_at": utc_iso(h.last_ok_at),
+            "http_status": r[0] if r else None, "error": r[1] if r else None,
+            "detail": r[2] if r else None, "last_checked_at": utc_iso(r[3]) if r else None,
             "changed_at": None, "similarity": None, "suggested_url": None,
-        }
+        })
         rows.append(row)
     return rows

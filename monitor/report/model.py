@@ -6,8 +6,10 @@ Every format (HTML, Markdown, JSON) renders the same :class:`ReportData`.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from monitor.store import queries
@@ -34,6 +36,41 @@ def status_object(res: Resource, st: ResourceState) -> dict[str, Any]:
         "suggested_url": st.suggested_url, "detail": st.detail, "chapter": res.chapter,
         "source": res.source,
     }
+
+
+def status_objects(db: Database) -> list[dict[str, Any]]:
+    """The status objects of every active resource in catalog order: :func:`status_object`'s
+    dicts (same keys in the same order, same values) from plain rows, not ORM objects."""
+    return [obj for _, obj in status_items(db)]
+
+
+def status_items(db: Database) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(resource id, status object)`` of every active resource in catalog order.
+
+    Strings that repeat across resources (section, kind, state, error, chapter; a canonical URL
+    equal to its URL; ``last_ok_at`` equal to ``last_checked_at``) are shared, not copied.
+    """
+    shared: dict[Any, Any] = {}
+    one = shared.setdefault
+    for (url, canonical, title, section, kind, state, http_status, error, final_url, failures,
+         failing_since, last_ok_at, last_checked_at, changed_at, similarity, suggested_url,
+         detail, chapter, source, rid) in queries.status_values(db):
+        checked = utc_iso(last_checked_at)
+        yield rid, {
+            "url": url, "canonical_url": url if canonical == url else canonical, "title": title,
+            "section": one(section, section), "kind": one(kind, kind), "state": one(state, state),
+            "http_status": http_status, "error": one(error, error), "final_url": final_url,
+            "consecutive_failures": failures, "failing_since": utc_iso(failing_since),
+            "last_ok_at": checked if last_ok_at == last_checked_at else utc_iso(last_ok_at),
+            "last_checked_at": checked, "changed_at": utc_iso(changed_at),
+            "similarity": similarity, "suggested_url": suggested_url, "detail": detail,
+            "chapter": one(chapter, chapter), "source": source,
+        }
+
+
+def utc_iso(naive_utc: datetime | None) -> str | None:
+    """What :func:`iso` gives for the aware UTC time of ``naive_utc`` (a naive UTC datetime)."""
+    return naive_utc.isoformat() + "+00:00" if naive_utc else None
 
 
 def run_object(run: Run) -> dict[str, Any]:
@@ -73,7 +110,8 @@ class ReportData:
         return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
 
     def counts(self) -> dict[str, int]:
-        c = Counter(r["state"] for r in self.resources)
+        """Resources per state, ``{"ok": n, "moved": n, ...}`` (every state, zeros included)."""
+        c = Counter(map(itemgetter("state"), self.resources))
         return {s: c.get(s, 0) for s in ("ok", "moved", "failing", "dead", "blocked", "unknown")}
 
     def by_state(self, state: str) -> list[dict[str, Any]]:
@@ -84,9 +122,15 @@ class ReportData:
 
     def sections(self) -> list[tuple[str, dict[str, int]]]:
         """Per section, counts per state, worst first (most dead, then failing, ...)."""
+        # (section, state) pairs counted in C; a pair's first appearance comes with its
+        # section's first appearance, so the table keeps catalog order (ties sort stably)
+        pairs = Counter(map(itemgetter("section", "state"), self.resources))
         table: dict[str, Counter[str]] = {}
-        for r in self.resources:
-            table.setdefault(r["section"] or "(none)", Counter())[r["state"]] += 1
+        for (section, state), n in pairs.items():
+            name = section or "(none)"
+            if name not in table:
+                table[name] = Counter()
+            table[name][state] += n
         rows = [(name, {s: c.get(s, 0) for s in STATE_ORDER} | {"total": sum(c.values())})
                 for name, c in table.items()]
         rows.sort(key=lambda row: tuple(-row[1][s] for s in STATE_ORDER[:4]))
@@ -126,8 +170,9 @@ def build(db: Database, run_id: int | None = None, history_runs: int = 30,
 
         resources = replay(db, run.id, policy or HealthPolicy())
     else:
-        resources = [status_object(r, st) for r, st in queries.status_rows(db)]
-    events = [event_object(e, r) for e, r in queries.run_events(db, run.id)] if run else []
+        resources = status_objects(db)
+    events = [{"run_id": rid, "at": iso(at), "url": url, "kind": kind, "detail": detail}
+              for rid, at, url, kind, detail in queries.event_values(db, run.id)] if run else []
     history = [run_object(r) | {"unknown": r.unknown}
                for r in reversed([r for r in finished if not run or r.id <= run.id][:history_runs])]
     return ReportData(run_object(run) | {"note": run.note} if run else None, resources, events,

@@ -94,7 +94,8 @@ def _state_actions(data: ReportData) -> list[Action]:
 def _change_actions(data: ReportData) -> list[Action]:
     changed = _events_by(data, "changed")
     updated = [e for e in data.events if e["kind"] == "updated"]
-    by_url = {r["url"]: r for r in data.resources}
+    wanted = changed.keys() | {e["url"] for e in updated}
+    by_url = {r["url"]: r for r in data.resources if r["url"] in wanted}
     out = []
     for url, event in changed.items():
         if url in by_url:
