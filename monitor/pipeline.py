@@ -22,7 +22,7 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +47,7 @@ FLUSH_EVERY = 200  # results per database batch
 FLUSH_SECONDS = 2.0
 POOL_MIN_TARGETS = 200  # smaller catalogs fingerprint in the event loop (no pool start-up)
 HEALTH_CHUNK = 2000  # states loaded, updated and expunged per step of apply_health
+OUTCOMES_SHARED = 4096  # distinct Outcome objects a ResultSink shares between its results
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,8 @@ class Checked:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """The slim copy of a :class:`Checked` that the health stage needs (no row, no target)."""
+    """The slim copy of a :class:`Checked` that the health stage needs (no row, no target;
+    ``etag``/``last_modified`` only when :func:`apply_health` stores them)."""
 
     resource_id: int
     url: str
@@ -212,7 +214,12 @@ def interleave_hosts(targets: list[queries.Target]) -> list[queries.Target]:
 
 class ResultSink:
     """Buffers check results (and new fingerprints) and writes them in batches (every
-    FLUSH_EVERY rows or FLUSH_SECONDS); keeps a slim copy of each result for the health stage."""
+    FLUSH_EVERY rows or FLUSH_SECONDS); keeps a slim copy of each result for the health stage.
+
+    The copies share what repeats: one string per host, one :class:`Outcome` object per
+    distinct outcome (up to ``OUTCOMES_SHARED`` of them: ``ok``/304 is most of a catalog), and
+    the validators only where the health stage stores them (an ``ok`` that is not a 304).
+    """
 
     def __init__(self, db: Database) -> None:
         self.db, self.buffer, self.last = db, [], time.monotonic()
@@ -220,6 +227,7 @@ class ResultSink:
         self.checked: list[Result] = []
         self.bytes_received = 0
         self._hosts: dict[str, str] = {}  # one string per host
+        self._outcomes: dict[Outcome, Outcome] = {}
 
     def add(self, item: Checked) -> None:
         self.buffer.append(item.row)
@@ -231,8 +239,15 @@ class ResultSink:
             seen = _OBSERVED.get(seen.kind, seen)
         host = item.host
         host = self._hosts.setdefault(host, host)
-        self.checked.append(Result(item.target.resource_id, item.target.url, host, item.outcome,
-                                   item.at, item.etag, item.last_modified, item.site,
+        out = self._outcomes.get(item.outcome)
+        if out is None:
+            out = item.outcome
+            if len(self._outcomes) < OUTCOMES_SHARED:
+                self._outcomes[out] = out
+        stored = out.outcome == "ok" and out.http_status != 304  # see _apply_one
+        self.checked.append(Result(item.target.resource_id, item.target.url, host, out,
+                                   item.at, item.etag if stored else None,
+                                   item.last_modified if stored else None, item.site,
                                    item.probe if item.site is not None else None, seen))
         if len(self.buffer) >= FLUSH_EVERY or time.monotonic() - self.last > FLUSH_SECONDS:
             self.flush()
@@ -249,7 +264,7 @@ class ResultSink:
 async def crawl(targets: list[queries.Target], options: FetchOptions, run_id: int,
                 sink: ResultSink, progress: Callable[[int], None] | None = None,
                 ctx: sites.ProbeContext | None = None,
-                latest: dict[int, fingerprints.Latest] | None = None) -> None:
+                latest: Mapping[int, fingerprints.Latest] | None = None) -> None:
     """Check every target with ``options.concurrency`` workers; results go to ``sink``.
 
     A catalog of at least ``POOL_MIN_TARGETS`` fingerprints in a process pool (one worker per
@@ -386,6 +401,7 @@ def check(db: Database, settings: Settings, catalog_path: str | Path,
     try:
         queries.abort_stale_runs(db)
         queries.sync_catalog(db, rows)
+        del rows  # not needed past the sync: free them for the crawl (~500 bytes per row)
         run_id = queries.start_run(db, command, os.getpid())
         targets = queries.active_targets(db)
         sink, ctx = ResultSink(db), sites.ProbeContext(None, settings)
@@ -395,6 +411,7 @@ def check(db: Database, settings: Settings, catalog_path: str | Path,
             sites.prepare(targets, settings, ctx)
             asyncio.run(crawl(targets, options, run_id, sink, advance, ctx,
                               fingerprints.latest_map(db)))
+            del targets  # the results keep what the health stage needs
             degraded = is_degraded(((c.host, c.outcome) for c in sink.checked),
                                    health_policy(settings))[0]
             snapshots = find_replacements(db, sink.checked, options, degraded)

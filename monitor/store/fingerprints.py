@@ -10,7 +10,9 @@ A row is written only when the content differs from the resource's latest row, a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,7 @@ KEEP = 6  # recent rows kept per resource besides the baseline (the flip-flop wi
 CHUNK = 900  # ids per IN (...) list
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Latest:
     """The newest counted fingerprint of a resource: enough to tell "same content"."""
 
@@ -34,6 +36,80 @@ class Latest:
     raw_hash: str
     text_hash: str | None
     extractor_version: str
+
+
+class LatestMap(Mapping[int, Latest]):
+    """:class:`Latest` by resource id, stored compactly for catalogs of 100,000 resources.
+
+    Per resource: its id and the fingerprint's id in two ``array("q")`` (ids ascending, looked
+    up by bisection), both SHA-256 hashes as 32 raw bytes in one ``bytearray``, one byte for the
+    extractor version (an index into the few distinct versions) and whether there is a text
+    hash: about 90 bytes instead of about 450 for a dict of :class:`Latest` with hex strings.
+    A :class:`Latest` is built on each lookup. Rows whose hashes are not lower-case 64-digit
+    hex, or that come out of resource order, are kept as they are in a small dict.
+    """
+
+    def __init__(self, rows: Iterable[tuple[int, int, str, str | None, str]]) -> None:
+        self._ids, self._fids = array("q"), array("q")
+        self._hashes, self._flags = bytearray(), bytearray()
+        self._versions: list[str] = []
+        self._other: dict[int, Latest] = {}
+        for rid, fid, raw, text, version in rows:
+            raw_bytes = _digest(raw)
+            text_bytes = bytes(32) if text is None else _digest(text)
+            if (raw_bytes is None or text_bytes is None or (self._ids and rid <= self._ids[-1])
+                    or (version not in self._versions and len(self._versions) >= 128)):
+                self._other[rid] = Latest(fid, raw, text, version)
+                continue
+            if version not in self._versions:
+                self._versions.append(version)
+            self._ids.append(rid)
+            self._fids.append(fid)
+            self._hashes += raw_bytes
+            self._hashes += text_bytes
+            self._flags.append(self._versions.index(version) << 1 | (text is not None))
+
+    def _find(self, resource_id: int) -> int:
+        i = bisect_left(self._ids, resource_id)
+        return i if i < len(self._ids) and self._ids[i] == resource_id else -1
+
+    def __getitem__(self, resource_id: int) -> Latest:
+        i = self._find(resource_id)
+        if i < 0:
+            return self._other[resource_id]
+        at, flags = i * 64, self._flags[i]
+        text = self._hashes[at + 32:at + 64].hex() if flags & 1 else None
+        return Latest(self._fids[i], self._hashes[at:at + 32].hex(), text,
+                      self._versions[flags >> 1])
+
+    def get(self, resource_id: int, default: Any = None) -> Any:  # type: ignore[override]
+        """The :class:`Latest` of ``resource_id``, or ``default``."""
+        try:
+            return self[resource_id]
+        except KeyError:
+            return default
+
+    def __contains__(self, resource_id: object) -> bool:
+        return (isinstance(resource_id, int) and self._find(resource_id) >= 0) or (
+            resource_id in self._other)
+
+    def __iter__(self) -> Iterator[int]:
+        yield from self._ids
+        yield from self._other
+
+    def __len__(self) -> int:
+        return len(self._ids) + len(self._other)
+
+
+def _digest(hex_hash: str) -> bytes | None:
+    """The 32 bytes of a lower-case 64-digit hex SHA-256, or None for anything else."""
+    if len(hex_hash) != 64:
+        return None
+    try:
+        raw = bytes.fromhex(hex_hash)
+    except ValueError:
+        return None
+    return raw if raw.hex() == hex_hash else None
 
 
 def counted(run_id: int | None = None) -> ColumnElement[bool]:
@@ -45,15 +121,16 @@ def counted(run_id: int | None = None) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
-def latest_map(db: Database) -> dict[int, Latest]:
-    """The newest counted fingerprint of every resource that has one."""
+def latest_map(db: Database) -> LatestMap:
+    """The newest counted fingerprint of every resource that has one (a read-only mapping)."""
     newest = (select(func.max(Fingerprint.id)).where(counted())
               .group_by(Fingerprint.resource_id).scalar_subquery())
-    stmt = select(Fingerprint.resource_id, Fingerprint.id, Fingerprint.raw_hash,
-                  Fingerprint.text_hash, Fingerprint.extractor_version
-                  ).where(Fingerprint.id.in_(newest))
+    stmt = (select(Fingerprint.resource_id, Fingerprint.id, Fingerprint.raw_hash,
+                   Fingerprint.text_hash, Fingerprint.extractor_version)
+            .where(Fingerprint.id.in_(newest)).order_by(Fingerprint.resource_id))
     with db.session() as s:
-        return {rid: Latest(fid, raw, text, ver) for rid, fid, raw, text, ver in s.execute(stmt)}
+        return LatestMap((rid, fid, raw, text, version) for rid, fid, raw, text, version
+                         in s.execute(stmt).yield_per(2000))
 
 
 def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
