@@ -104,7 +104,7 @@ def run_child(argv: list[str], timeout: float, cwd: Path | None = None) -> Child
     included). Peak RSS is the child's own ``VmHWM`` (``/proc/PID/status``), read every 50 ms:
     ``wait4``'s ``ru_maxrss`` would also count the memory of this script that the child had
     between ``fork`` and ``exec``. ``workers_rss_mb`` is the largest ``VmHWM`` of its
-    descendants (the fingerprint pool).
+    descendants (the fingerprint pool's workers; multiprocessing's resource tracker).
     """
     with tempfile.TemporaryFile("w+") as out:
         started = time.monotonic()
@@ -302,7 +302,7 @@ def _row(web: Web, tool: str, db: str, run: str, child: Child,
     best = _ideal(web.plan)
     note = _failed(child) if tool == "monitor" or child.code not in (0, 1) else ""
     if child.workers_rss_mb and not note:
-        note = f"pool workers peak {child.workers_rss_mb:.0f} MB"
+        note = f"children peak {child.workers_rss_mb:.0f} MB"  # pool workers, resource tracker
     row = Row(web.plan.size, web.plan.hosts, tool, db, run, child.wall, child.cpu, child.rss_mb,
               stats.get("body_bytes", 0) / 1e6, stats.get("requests", 0), best.seconds,
               best.global_bound, best.host_bound, note,
@@ -367,7 +367,7 @@ def _cells(r: Row) -> tuple[str, ...]:
     ideal_text = f"{r.ideal:.1f} ({r.ideal_global:.1f}/{r.ideal_host:.1f})" if r.ideal else "-"
     note = r.note
     if "second_bytes_share" in r.extra:
-        note = (note + " " if note else "") + f"{r.extra['second_bytes_share']:.1%} of 1st bytes"
+        note = (note + "; " if note else "") + f"{r.extra['second_bytes_share']:.1%} of 1st bytes"
     return (f"{r.size:,}", f"{r.hosts:,}", r.tool, r.db, r.run, f"{r.wall:.1f}",
             f"{r.rate:.0f}" if r.requests else "-", ideal_text,
             f"{r.ratio:.2f}" if r.ideal else "-", f"{r.cpu:.1f}", f"{r.rss_mb:.0f}",
