@@ -7,19 +7,24 @@ script starts the simulated web of ``bench/webgen.py`` (one process, every host 
 - ``monitor check`` with a fresh SQLite database, then a second run over the unchanged web
   (conditional requests: ``If-None-Match`` / ``If-Modified-Since`` -> 304), then
   ``monitor report`` (HTML) on that database;
-- the same two runs with a fresh PostgreSQL database (``CREATE DATABASE bench_...`` on
-  ``--pg-url``; skipped with a note when no server answers);
+- the same two runs with a fresh PostgreSQL database (``CREATE DATABASE bench_...`` on the
+  server of ``BENCH_PG_URL``; skipped with a note when no server answers);
 - LinkChecker and linkinator 6 from the index page that links every URL (installed by the
   script into bench/.venv-peers and bench/node_modules; ``--no-peers`` skips them).
 
-Columns: wall seconds; URLs per second; the ideal time for the limits (the larger of
-sum(latency) / concurrency and the busiest host's sum(latency) / per-host; both shown); wall /
-ideal; CPU seconds and peak RSS of the child (``wait4`` rusage); bytes of bodies the web sent
-(its own counters) and the requests it answered. Concurrency 100 and per-host 4 for the
+Columns: wall seconds; URLs per second; the ideal time for the limits (the largest of
+sum(latency) / concurrency, the busiest host's sum(latency) / per-host, and the slowest single
+URL's requests one after another; the first two shown); wall / ideal; CPU seconds of the child
+and its reaped children (``wait4``) and the child's own peak RSS (``VmHWM``); bytes of bodies
+the web sent (its own counters) and the requests it answered. Concurrency 100 and per-host 4 for the
 monitor; the peers get concurrency 100 (they have no per-host limit of that kind).
 
 Usage: ``python bench/crawl.py [--quick | --full] [--sizes 1000,10000] [--no-peers]
-[--no-postgres] [--json PATH]``. Every child has a time limit; the web is stopped at the end.
+[--no-postgres] [--json PATH]``. The table goes to standard output, progress to standard
+error; databases and catalogs live in a temporary folder removed at the end (``--json`` is the
+only file kept). Every child has a time limit, and is killed with its process group when this
+script stops early (Ctrl-C); the web is stopped at the end. Exit status 1 when a monitor run
+failed, 2 for bad options.
 """
 
 from __future__ import annotations
@@ -113,16 +118,21 @@ def run_child(argv: list[str], timeout: float, cwd: Path | None = None) -> Child
         killer = threading.Timer(timeout, _kill_group, (proc.pid,))
         killer.start()
         peak = workers = 0.0
+        reaped = False
         try:
             while True:
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
+                    reaped = True
                     break
                 peak = max(peak, _vm_hwm_mb(proc.pid))
                 workers = max([workers, *map(_vm_hwm_mb, _descendants(proc.pid))])
                 time.sleep(0.05)
         finally:
             killer.cancel()
+            if not reaped:  # stopped early (Ctrl-C): the child runs in its own session
+                _kill_group(proc.pid)
+                proc.wait()
         wall = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -395,21 +405,41 @@ def machine() -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Crawl benchmark: monitor vs peers.")
+    parser = argparse.ArgumentParser(
+        description="Crawl benchmark: monitor vs peers on a simulated web (see bench/README.md)."
+                    " PostgreSQL: $BENCH_PG_URL (now " + PG_URL + ").")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="1,000 and 10,000 URLs (default)")
     mode.add_argument("--full", action="store_true", help="also 100,000 URLs")
-    parser.add_argument("--sizes", help="comma-separated sizes (overrides --quick/--full)")
+    parser.add_argument("--sizes", type=_sizes,
+                        help="comma-separated URL counts, each at least 20 and written without "
+                             "thousands separators, e.g. 1000,10000 (overrides --quick/--full)")
     parser.add_argument("--no-peers", action="store_true", help="skip LinkChecker, linkinator")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
-    parser.add_argument("--peer-timeout", type=float, default=600.0, help="seconds per peer run")
+    parser.add_argument("--peer-timeout", type=float, default=600.0,
+                        help="seconds per peer run (default 600)")
     parser.add_argument("--json", help="also write the rows as JSON to this file")
     return parser.parse_args(argv)
 
 
+def _sizes(text: str) -> list[int]:
+    """``--sizes``: positive URL counts of at least one host's worth (``URLS_PER_HOST``)."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give whole numbers separated by commas, e.g. 1000,10000") from None
+    small = [n for n in sizes if n < URLS_PER_HOST]
+    if small:
+        raise argparse.ArgumentTypeError(
+            f"{small[0]}: each size must be at least {URLS_PER_HOST} URLs (one host's worth;"
+            f" write 1000, not 1,000)")
+    return sizes
+
+
 def sizes_of(args: argparse.Namespace) -> list[int]:
     if args.sizes:
-        return [int(s) for s in args.sizes.split(",")]
+        return list(args.sizes)
     return [1000, 10_000, 100_000] if args.full else [1000, 10_000]
 
 
@@ -423,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_size(size, args, found, notes)
     print(table(rows))
     print(f"# load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    for note in notes:
+    for note in dict.fromkeys(notes):  # once each, in order
         print(f"note: {note}")
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in rows], indent=1))
@@ -431,4 +461,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the children were killed and the temporary folder removed
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

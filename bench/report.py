@@ -40,6 +40,7 @@ Usage: ``python bench/report.py [--size 100000] [--runs 3] [--seed 7] [--db PATH
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -541,19 +542,46 @@ def same_output(a: str, b: str) -> bool:
     return GENERATED.sub(r"\1-", a) == GENERATED.sub(r"\1-", b)
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
+    return value
+
+
+def _resources_in(db_path: Path) -> int:
+    """How many resources the SQLite database at ``db_path`` holds (0 when it has none)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as con:
+        try:
+            return int(con.execute("SELECT count(*) FROM resources").fetchone()[0])
+        except sqlite3.Error:
+            return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--size", type=int, default=100_000, help="resources (default 100,000)")
-    parser.add_argument("--runs", type=int, default=3, help="completed runs (default 3)")
+    parser.add_argument("--size", type=_positive, default=100_000,
+                        help="resources (default 100000)")
+    parser.add_argument("--runs", type=_positive, default=3, help="completed runs (default 3)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--db", type=Path, help="SQLite file to build (or reuse when it "
                         "exists); default: a temporary file, deleted at the end")
     parser.add_argument("--rebuild", action="store_true", help="rebuild an existing --db")
-    parser.add_argument("--format", default="html", choices=("html", "md", "json"))
-    parser.add_argument("--run", type=int, dest="run_id", help="report an earlier run (--run)")
-    parser.add_argument("--repeat", type=int, default=1, help="report runs to time (default 1)")
+    parser.add_argument("--format", default="html", choices=("html", "md", "json"),
+                        help="the report format to time (default html)")
+    parser.add_argument("--run", type=_positive, dest="run_id",
+                        help="time `monitor report --run ID`: the replay of an earlier run "
+                             "(1 .. --runs)")
+    parser.add_argument("--repeat", type=_positive, default=1,
+                        help="report runs to time (default 1)")
     parser.add_argument("--save", type=Path, help="keep the report output at this path")
     parser.add_argument("--compare", type=Path, help="check the output equals this earlier "
                         "output (except the generated-at time); exit 1 when not")
@@ -565,6 +593,10 @@ def main(argv: list[str] | None = None) -> int:
                         "what the benchmark runs in a child process, so that the timed "
                         "children are not started from a process holding the whole build)")
     args = parser.parse_args(argv)
+    if args.compare is not None and not args.compare.is_file():
+        parser.error(f"--compare {args.compare}: no such file")
+    if not (args.tree / "monitor" / "__init__.py").is_file():
+        parser.error(f"--tree {args.tree}: not a source tree (no monitor/__init__.py in it)")
     if args.build_only:
         if args.db is None:
             parser.error("--build-only needs --db")
@@ -592,6 +624,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"built {db_path} in {figures['build_s']} s: "
                   + ", ".join(f"{k} {v:,}" for k, v in rows.items()), flush=True)
         else:
+            stored = _resources_in(db_path)
+            if stored != args.size:
+                print(f"error: {db_path} holds {stored:,} resources, not --size {args.size:,}:"
+                      " pass --rebuild (or the size it was built with)", file=sys.stderr)
+                return 2
             print(f"reusing {db_path}", flush=True)
         config = folder / "monitor.toml"
         config.write_text(f'[report]\ndir = "{folder}"\n', encoding="utf-8")
