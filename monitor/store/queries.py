@@ -105,8 +105,8 @@ def sync_catalog(db: Database, rows: Sequence[CatalogRow]) -> SyncSummary:
                       .values(active=False).execution_options(synchronize_session=False))
         for start in range(0, len(changes), SYNC_CHUNK):
             s.execute(update(Resource), changes[start:start + SYNC_CHUNK])
-        new = [p for p, row in enumerate(rows)
-               if not found[position_of[row.canonical_url]]]
+        new = [p for p, row in enumerate(rows)  # a URL given twice: its last row, once
+               if position_of[row.canonical_url] == p and not found[p]]
         added = len(new)
         _add_new(s, rows, new, now)
     return SyncSummary(added, updated, reactivated, deactivated, len(position_of))
