@@ -22,7 +22,9 @@ import asyncio
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +49,7 @@ FLUSH_EVERY = 200  # results per database batch
 FLUSH_SECONDS = 2.0
 POOL_MIN_TARGETS = 200  # smaller catalogs fingerprint in the event loop (no pool start-up)
 HEALTH_CHUNK = 2000  # states loaded, updated and expunged per step of apply_health
+MAX_PENDING_WRITES = 4  # result batches queued for the writer thread at most
 OUTCOMES_SHARED = 4096  # distinct Outcome objects a ResultSink shares between its results
 
 
@@ -219,15 +222,22 @@ class ResultSink:
     The copies share what repeats: one string per host, one :class:`Outcome` object per
     distinct outcome (up to ``OUTCOMES_SHARED`` of them: ``ok``/304 is most of a catalog), and
     the validators only where the health stage stores them (an ``ok`` that is not a 304).
+
+    With a ``writer`` (a one-thread executor) the batches are written there, so the event loop
+    goes on fetching during the database's round trips (on PostgreSQL the loop had spent a
+    fifth of a 10,000-URL run waiting for inserts); at most ``MAX_PENDING_WRITES`` batches wait
+    in memory, and a failed write raises from the next ``add`` or ``flush``.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, writer: Executor | None = None) -> None:
         self.db, self.buffer, self.last = db, [], time.monotonic()
         self.prints: list[dict[str, Any]] = []
         self.checked: list[Result] = []
         self.bytes_received = 0
         self._hosts: dict[str, str] = {}  # one string per host
         self._outcomes: dict[Outcome, Outcome] = {}
+        self._writer = writer
+        self._pending: deque[Future[None]] = deque()
 
     def add(self, item: Checked) -> None:
         self.buffer.append(item.row)
@@ -250,14 +260,39 @@ class ResultSink:
                                    item.last_modified if stored else None, item.site,
                                    item.probe if item.site is not None else None, seen))
         if len(self.buffer) >= FLUSH_EVERY or time.monotonic() - self.last > FLUSH_SECONDS:
-            self.flush()
+            self._send()
 
     def flush(self) -> None:
-        queries.insert_results(self.db, self.buffer)
-        if self.prints:
-            with self.db.session() as s:
-                fingerprints.insert_rows(s, self.prints)
+        """Write what is buffered and wait for every write in flight (raises the first
+        failed write's error, after waiting for the others)."""
+        self._send()
+        error: BaseException | None = None
+        while self._pending:
+            try:
+                self._pending.popleft().result()
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                error = error or exc
+        if error is not None:
+            raise error
+
+    def _send(self) -> None:
+        rows, prints = self.buffer, self.prints
         self.buffer, self.prints, self.last = [], [], time.monotonic()
+        if self._writer is None:
+            self._write(rows, prints)
+            return
+        while self._pending and self._pending[0].done():
+            self._pending.popleft().result()  # a failed write raises here
+        if len(self._pending) >= MAX_PENDING_WRITES:  # the database is behind: wait for it
+            self._pending.popleft().result()
+        self._pending.append(self._writer.submit(self._write, rows, prints))
+
+    def _write(self, rows: list[dict[str, Any]], prints: list[dict[str, Any]]) -> None:
+        """One batch: the results, then the new fingerprints; the run lock's heartbeat."""
+        queries.insert_results(self.db, rows)
+        if prints:
+            with self.db.session() as s:
+                fingerprints.insert_rows(s, prints)
         lock.heartbeat(self.db)
 
 
@@ -404,7 +439,8 @@ def check(db: Database, settings: Settings, catalog_path: str | Path,
         del rows  # not needed past the sync: free them for the crawl (~500 bytes per row)
         run_id = queries.start_run(db, command, os.getpid())
         targets = queries.active_targets(db)
-        sink, ctx = ResultSink(db), sites.ProbeContext(None, settings)
+        writer = ThreadPoolExecutor(1, thread_name_prefix="monitor-writer")
+        sink, ctx = ResultSink(db, writer), sites.ProbeContext(None, settings)
         options = fetch_options(settings)
         advance, stop = _progress_bar(len(targets))
         try:
@@ -423,6 +459,8 @@ def check(db: Database, settings: Settings, catalog_path: str | Path,
             stop()
             _abort(db, sink, run_id)
             raise
+        finally:
+            writer.shutdown(wait=True)
     finally:
         lock.release(db)
     with db.session() as s:

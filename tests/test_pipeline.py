@@ -317,3 +317,37 @@ def test_a_ca_bundle_that_is_not_pem_is_exit_3(tmp_path, db_url) -> None:
     result = monitor(db_url, None, "check", "--catalog", str(catalog), "--ca-bundle", str(bundle))
     assert result.exit_code == 3 and "bad.pem" in result.stderr
     assert json.loads(monitor(db_url, None, "runs", "--json").stdout) == []
+
+
+def test_result_batches_written_by_the_writer_thread_and_its_errors_surface(db) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from monitor.catalog import CatalogRow
+    from monitor.pipeline import ResultSink
+    from monitor.store import queries
+    from monitor.store.models import CheckResult
+
+    url = "https://site.test/"
+    queries.sync_catalog(db, [CatalogRow(url, url, "T", "S", "", "site", "", "", "", {}, 2)])
+    run_id = queries.start_run(db, "check", os.getpid())
+    resource_id = queries.active_targets(db)[0].resource_id
+
+    def row(rid: int) -> dict:
+        return {"run_id": run_id, "resource_id": rid, "checked_at": utcnow(), "url": url,
+                "outcome": "ok", "http_status": 200, "redirect_chain": [], "probe": {},
+                "elapsed_ms": 1, "attempts": 1, "bytes_received": 0}
+
+    with ThreadPoolExecutor(1) as writer:
+        sink = ResultSink(db, writer)
+        for _ in range(3):
+            sink.buffer = [row(resource_id)]
+            sink._send()  # noqa: SLF001 - what add() does once a batch is full
+        sink.flush()
+        with db.session() as s:
+            assert len(s.scalars(select(CheckResult)).all()) == 3
+        sink.buffer = [row(resource_id + 1000)]  # no such resource: the insert fails
+        sink._send()  # noqa: SLF001
+        with pytest.raises(Exception, match="(?i)foreign key"):
+            sink.flush()
+    with db.session() as s:
+        assert len(s.scalars(select(CheckResult)).all()) == 3
