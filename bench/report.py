@@ -22,10 +22,10 @@ without crawling, deterministically from ``--seed``, in a child process (about 2
   open arXiv suggestions.
 
 Then ``python -m monitor --db sqlite:///DB --config TOML report --out FILE`` runs as a child
-process (``--repeat`` times); its wall time, CPU seconds (user + system) and peak RSS (from
-``os.wait4``'s rusage) are printed (with ``--repeat``: the lowest wall and CPU, the highest RSS).
-The benchmark process itself stays small: Linux counts the RSS of the process that started a
-child in the child's peak RSS. ``--save PATH`` keeps the output of the last run;
+process (``--repeat`` times) through ``crawl.run_child``; its wall time, CPU seconds (user +
+system, ``os.wait4``) and its own peak RSS (``VmHWM``) are printed (with ``--repeat``: the lowest
+wall and CPU, the highest RSS). The database is built in another child, so that the benchmark
+process stays small. ``--save PATH`` keeps the output of the last run;
 ``--compare PATH`` checks that it is byte for byte equal to an earlier output, except for the
 footer's ``generated <time>``.
 
@@ -59,6 +59,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parents[1]
+REPORT_TIMEOUT = 3600.0  # seconds a timed ``monitor report`` may take
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from crawl import Child, run_child  # noqa: E402
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -504,34 +508,16 @@ def _suggestions(rng: random.Random, runs: int) -> list[dict[str, Any]]:
     return out
 
 
-@dataclass
-class Child:
-    """One ``monitor report`` child: wall and CPU seconds, peak RSS in MB, exit code."""
-
-    wall: float
-    cpu: float
-    rss_mb: float
-    code: int
-    output: str
-
-
 def run_report(db_path: Path, config: Path, out: Path, fmt: str, run_id: int | None,
                tree: Path = ROOT) -> Child:
-    """Run ``monitor report`` as a child process and measure it (``os.wait4`` rusage);
-    ``python -m monitor`` runs in ``tree``, so it finds the ``monitor`` package there first."""
+    """Run ``monitor report`` as a child process and measure it (:func:`crawl.run_child`:
+    wall, CPU, the child's own peak RSS); ``python -m monitor`` runs in ``tree``, so it finds
+    the ``monitor`` package there first."""
     argv = [sys.executable, "-m", "monitor", "--db", f"sqlite:///{db_path}", "--config",
             str(config), "report", "--format", fmt, "--out", str(out)]
     if run_id is not None:
         argv += ["--run", str(run_id)]
-    with tempfile.TemporaryFile("w+") as log:
-        started = time.monotonic()
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=tree)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.monotonic() - started
-        log.seek(0)
-        text = log.read()
-    return Child(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-                 os.waitstatus_to_exitcode(status), text)
+    return run_child(argv, REPORT_TIMEOUT, cwd=tree)
 
 
 GENERATED = re.compile(r"(generated |\"generated_at\": \")[0-9T:+-]+")
@@ -643,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{child.rss_mb:.0f} MB, exit {child.code}, load {os.getloadavg()[0]:.1f}",
                   flush=True)
             if child.code != 0:
-                print(child.output, file=sys.stderr)
+                print(child.out, file=sys.stderr)
                 return 1
         figures |= {"wall_s": round(min(c.wall for c in children), 2),
                     "cpu_s": round(min(c.cpu for c in children), 2),
