@@ -67,8 +67,8 @@ from crawl import Child, run_child  # noqa: E402
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from monitor.classify import Outcome
     from monitor.health import Health
+    from monitor.vocabulary import Outcome
 
 FIRST_RUN = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 RUN_GAP = timedelta(hours=24)
@@ -247,7 +247,7 @@ def build_database(url: str, size: int, runs: int, seed: int) -> dict[str, int]:
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import insert, update
 
-    from monitor.classify import Outcome
+    from monitor.catalog import canonical_url
     from monitor.health import STATES, Health, HealthPolicy, transition
     from monitor.store.db import open_database
     from monitor.store.models import (
@@ -259,7 +259,7 @@ def build_database(url: str, size: int, runs: int, seed: int) -> dict[str, int]:
         Run,
         Suggestion,
     )
-    from monitor.urls import canonical_url
+    from monitor.vocabulary import Outcome
 
     db = open_database(url)
     rng = random.Random(seed + 1)

@@ -13,11 +13,16 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor import __version__
 from monitor.errors import ConfigError
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 PROJECT_URL = "https://github.com/genai-handbook/monitor"
 DEFAULT_DB_URL = "sqlite:///monitor.db"
@@ -80,6 +85,12 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def default(key: str) -> Any:
+    """The built-in default of setting ``key`` (``section.name``); KeyError if unknown."""
+    return _BY_KEY[key].default
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -185,9 +196,59 @@ def _check_schedule(settings: Settings) -> None:
     """Validate ``schedule.cron``/``schedule.timezone`` when the file sets them (ConfigError)."""
     defaults = {s.key: s.default for s in SETTINGS}
     if any(settings[k] != defaults[k] for k in ("schedule.cron", "schedule.timezone")):
-        from monitor.schedule import cron_trigger
-
         cron_trigger(settings["schedule.cron"], settings["schedule.timezone"])
+
+
+def schedule_timezone(name: str) -> tzinfo:
+    """The ``schedule.timezone`` zone; ConfigError naming the key when unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ConfigError(f"schedule.timezone: unknown time zone {name!r} "
+                          "(use an IANA name such as 'UTC' or 'Europe/Paris')") from err
+
+
+def _weekday_numbers(part: str) -> list[int]:
+    """Crontab days (0-7, 0 and 7 Sunday) of one comma-separated item: ``*``, ``N``, ``A-B``,
+    each optionally ``/STEP``."""
+    base, _, step = part.partition("/")
+    if base == "*":
+        first, last = 0, 6
+    elif "-" in base:
+        first, last = (int(x) for x in base.split("-", 1))
+    else:
+        first = int(base)
+        last = 6 if step else first
+    if not (0 <= first <= 7 and 0 <= last <= 7 and first <= last):
+        raise ValueError(f"day of week {part!r} out of range 0-7")
+    return list(range(first, last + 1, int(step) if step else 1))
+
+
+def crontab_weekdays(field: str) -> str:
+    """The day-of-week field of a crontab in APScheduler 3 terms (names, so 0 means Sunday).
+
+    Fields with names (``mon-fri``) or ``*`` / ``?`` are returned unchanged.
+    """
+    if field in ("*", "?") or any(c.isalpha() for c in field):
+        return field
+    days = sorted({n % 7 for part in field.split(",") for n in _weekday_numbers(part)})
+    return ",".join(_CRON_DAYS[n] for n in days)
+
+
+def cron_trigger(cron: str, timezone: str) -> CronTrigger:
+    """A trigger for crontab ``cron`` in ``timezone``; ConfigError naming the key when bad."""
+    zone = schedule_timezone(timezone)
+    fields = cron.split()
+    if len(fields) != 5:
+        raise ConfigError(f"schedule.cron: {cron!r} must have 5 fields "
+                          "(minute hour day-of-month month day-of-week)")
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        return CronTrigger(minute=fields[0], hour=fields[1], day=fields[2], month=fields[3],
+                           day_of_week=crontab_weekdays(fields[4]), timezone=zone)
+    except ValueError as err:
+        raise ConfigError(f"schedule.cron: {cron!r}: {err}") from err
 
 
 def database_url(option: str | None, settings: Settings) -> str:

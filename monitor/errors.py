@@ -7,7 +7,12 @@ Exception tree::
     ├── CatalogError             a catalog file that cannot be read as CSV at all (exit 3)
     │                            (defined in monitor.catalog, registered here as a subclass)
     ├── DatabaseError            database unreachable or migrations failed (exit 1)
-    └── RunLocked                another process holds the run lock (exit 75)
+    ├── RunLocked                another process holds the run lock (exit 75)
+    ├── ArxivUnavailable         the arXiv API could not be used at all (exit 1)
+    ├── ArxivQueryError          the arXiv API answered with an error entry (exit 1)
+    └── SuggestionError          a triage request that cannot be done (exit 1)
+        ├── UnknownSuggestion    no suggestion has this id or arXiv identifier
+        └── AlreadyDecided       the suggestion was already accepted or rejected
 
 Outcomes of checks (dead links, timeouts, ...) are values, never exceptions.
 """
@@ -43,3 +48,25 @@ class RunLocked(MonitorError):
     """Another run holds the run lock; the message says since when."""
 
     exit_code = EXIT_LOCKED
+
+
+class ArxivUnavailable(MonitorError):
+    """The arXiv API could not be used (unreachable, failing after retries); the message says
+    how it failed."""
+
+
+class ArxivQueryError(MonitorError):
+    """The arXiv API answered with an error entry (``<title>Error</title>``); the message is
+    its text."""
+
+
+class SuggestionError(MonitorError):
+    """A triage request that cannot be done; the message says why (exit 1)."""
+
+
+class UnknownSuggestion(SuggestionError):
+    """No suggestion has this database id or arXiv identifier."""
+
+
+class AlreadyDecided(SuggestionError):
+    """The suggestion was already accepted or rejected."""

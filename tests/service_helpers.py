@@ -22,7 +22,7 @@ LAUNCHER = [sys.executable, "-c", "from tests.service_helpers import cli_main; c
 
 def register_commands() -> None:
     """Add ``schedule`` and ``serve`` to the CLI group when monitor.cli does not yet."""
-    from monitor.service_cli import schedule, serve
+    from monitor.cli.service import schedule, serve
 
     for command in (schedule, serve):
         if command.name not in main.commands:

@@ -40,7 +40,8 @@ import pytest
 import trustme
 from aiohttp import web
 
-from monitor.fetch import Fetcher, FetchOptions, FetchResult
+from monitor.fetch import Fetcher, FetchOptions
+from monitor.vocabulary import FetchResult
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -22,8 +22,8 @@ from monitor.catalog import (
     read_catalog_text,
     write_catalog,
 )
+from monitor.catalog.extract import extract
 from monitor.errors import EXIT_CONFIG, MonitorError
-from monitor.extract import extract
 
 HEADER = "url,title,section,chapter,kind,source,added,notes\n"
 

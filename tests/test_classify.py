@@ -6,7 +6,7 @@ import pytest
 
 from monitor.classify import classify
 from monitor.classify.markers import MARKERS
-from monitor.fetch.types import FetchResult, Hop
+from monitor.vocabulary import FetchResult, Hop
 
 
 def result(url: str = "https://example.test/a", status: int | None = 200, body: bytes = b"",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from monitor.schedule import cron_trigger
+from monitor.config import cron_trigger
 from tests.service_helpers import ROOT, register_commands
 
 DEPLOY = ROOT / "docs" / "deploy"

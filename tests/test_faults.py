@@ -19,11 +19,12 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from monitor.classify import classify
+from monitor.classify.fingerprint import fingerprint
 from monitor.classify.rules import match_marker, page_title
-from monitor.fetch import FetchOptions, FetchResult
-from monitor.fingerprint import fingerprint
+from monitor.fetch import FetchOptions
 from monitor.store.db import open_database
 from monitor.store.models import CheckResult, Resource, Run
+from monitor.vocabulary import FetchResult
 from tests.cli_helpers import monitor, write_catalog, write_config
 from tests.dbutil import db_url  # noqa: F401
 from tests.simweb import (

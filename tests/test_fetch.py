@@ -12,16 +12,14 @@ import pytest
 from aiohttp import web
 
 from monitor.fetch import (
-    ERROR_CLASSES,
-    TRANSPORT_ERRORS,
     Fetcher,
     FetchOptions,
-    FetchResult,
     make_ssl_context,
     parse_connect_to,
     parse_retry_after,
 )
 from monitor.fetch.resolver import ConnectTo, ConnectToResolver
+from monitor.vocabulary import ERROR_CLASSES, TRANSPORT_ERRORS, FetchResult
 from tests.simweb import (
     EXPIRED_HOST,
     NXDOMAIN_HOST,

@@ -7,7 +7,7 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.fingerprint import (
+from monitor.classify.fingerprint import (
     EXTRACTOR_VERSION,
     SKETCH_SIZE,
     extract,

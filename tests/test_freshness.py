@@ -9,11 +9,11 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from monitor import fingerprint as extractor
-from monitor.ack import ack
+from monitor.classify import fingerprint as extractor
+from monitor.classify.fingerprint import fingerprint
 from monitor.cli import main
-from monitor.fingerprint import fingerprint
-from monitor.freshness import Version, decide
+from monitor.cli.ack import ack
+from monitor.health.changes import Version, decide
 from monitor.store import queries
 from monitor.store.db import open_database
 from monitor.store.models import Fingerprint, Run, utcnow

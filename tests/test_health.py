@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.classify import Outcome
 from monitor.health import Health, HealthPolicy, is_degraded, transition
+from monitor.vocabulary import Outcome
 
 T0 = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 POLICY = HealthPolicy(dead_after_runs=3, dead_after_hours=48.0)

@@ -323,22 +323,21 @@ def test_result_batches_written_by_the_writer_thread_and_its_errors_surface(db) 
     from concurrent.futures import ThreadPoolExecutor
 
     from monitor.catalog import CatalogRow
-    from monitor.pipeline import ResultSink
+    from monitor.pipeline.crawl import ResultSink
     from monitor.store import queries
     from monitor.store.models import CheckResult
+    from monitor.vocabulary import Check, Outcome
 
     url = "https://site.test/"
     queries.sync_catalog(db, [CatalogRow(url, url, "T", "S", "", "site", "", "", "", {}, 2)])
     run_id = queries.start_run(db, "check", os.getpid())
     resource_id = queries.active_targets(db)[0].resource_id
 
-    def row(rid: int) -> dict:
-        return {"run_id": run_id, "resource_id": rid, "checked_at": utcnow(), "url": url,
-                "outcome": "ok", "http_status": 200, "redirect_chain": [], "probe": {},
-                "elapsed_ms": 1, "attempts": 1, "bytes_received": 0}
+    def row(rid: int) -> Check:
+        return Check(rid, url, "site.test", Outcome("ok", None, 200), utcnow(), elapsed_ms=1)
 
     with ThreadPoolExecutor(1) as writer:
-        sink = ResultSink(db, writer)
+        sink = ResultSink(db, run_id, writer)
         for _ in range(3):
             sink.buffer = [row(resource_id)]
             sink._send()  # noqa: SLF001 - what add() does once a batch is full

@@ -12,17 +12,39 @@ from typing import Any
 from sqlalchemy import update
 
 from monitor.catalog import CatalogRow
-from monitor.classify import Outcome
 from monitor.health import Health, HealthPolicy, transition
-from monitor.report import dumps_indented, render_json
+from monitor.report import build, dumps_indented, render_json
 from monitor.report.history import replay
-from monitor.report.model import STATE_ORDER, ReportData, build, status_object, status_objects
+from monitor.report.model import STATE_ORDER, ReportData, iso, status_objects
 from monitor.store import queries
 from monitor.store.db import Database
-from monitor.store.models import ResourceState
+from monitor.store.models import Resource, ResourceState
+from monitor.vocabulary import Outcome
 from tests.report_data import HOSTILE, realistic, resource
 
 T0 = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+
+
+def status_object(res: Resource, st: ResourceState) -> dict[str, Any]:
+    """The straightforward ``status --json`` object of one ORM pair (the reference)."""
+    return {
+        "url": res.url, "canonical_url": res.canonical_url, "title": res.title,
+        "section": res.section, "kind": res.kind, "state": st.state,
+        "http_status": st.http_status, "error": st.error, "final_url": st.final_url,
+        "consecutive_failures": st.consecutive_failures, "failing_since": iso(st.failing_since),
+        "last_ok_at": iso(st.last_ok_at), "last_checked_at": iso(st.last_checked_at),
+        "changed_at": iso(st.changed_at), "similarity": st.similarity,
+        "suggested_url": st.suggested_url, "detail": st.detail, "chapter": res.chapter,
+        "source": res.source,
+    }
+
+
+def status_rows(db: Database) -> list[tuple[Resource, ResourceState]]:
+    """Active resources with their states as ORM pairs, in catalog order (the reference)."""
+    with db.session() as s:
+        return list(s.query(Resource, ResourceState)
+                    .join(ResourceState, ResourceState.resource_id == Resource.id)
+                    .filter(Resource.active.is_(True)).order_by(Resource.position, Resource.id))
 
 
 def _catalog(db: Database) -> None:
@@ -55,7 +77,7 @@ def test_status_objects_equal_the_orm_status_objects(db: Database) -> None:
             changed_at=T0 + timedelta(hours=3, microseconds=1)))
         s.execute(update(ResourceState).where(ResourceState.resource_id == ids[2]).values(
             state="ok", http_status=200, similarity=1.0, last_ok_at=T0, last_checked_at=T0))
-    expected = [status_object(r, st) for r, st in queries.status_rows(db)]
+    expected = [status_object(r, st) for r, st in status_rows(db)]
     got = status_objects(db)
     assert len(got) == 4 and got == expected
     assert json.dumps(got) == json.dumps(expected)  # same key order too
@@ -109,7 +131,7 @@ def test_build_reads_the_same_report_as_the_objects(db: Database) -> None:
         rid = min(st.resource_id for st in s.query(ResourceState))
         queries.add_events(s, run_id, [(rid, T0, "changed", {"similarity": 0.5, "x": [1, {}]})])
     data = build(db)
-    assert data.resources == [status_object(r, st) for r, st in queries.status_rows(db)]
+    assert data.resources == [status_object(r, st) for r, st in status_rows(db)]
     assert data.events == [{"run_id": e.run_id, "at": e.at.isoformat(), "url": r.url,
                             "kind": e.kind, "detail": e.detail}
                            for e, r in queries.run_events(db, run_id)]

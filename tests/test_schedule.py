@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from monitor.config import Settings
 from monitor.errors import ConfigError
-from monitor.schedule import (
+from monitor.pipeline.schedule import (
     JOB_ID,
     MISFIRE_GRACE_SECONDS,
     ChildRun,

@@ -38,7 +38,8 @@ def test_times_come_back_aware_utc(db) -> None:
 
 
 def test_latest_map_gives_back_what_it_was_given() -> None:
-    from monitor.store.fingerprints import Latest, LatestMap
+    from monitor.store.fingerprints import LatestMap
+    from monitor.vocabulary import Latest
 
     raw, text = "ab" * 32, "0f" * 32
     rows = [

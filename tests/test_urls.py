@@ -10,17 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.urls import (
-    _GITHUB_RESERVED,
-    TRACKING_PARAMS,
-    InvalidURL,
-    arxiv_id,
-    canonical_url,
-    github_repo,
-    host_of,
-    youtube_playlist_id,
-    youtube_video_id,
-)
+from monitor.catalog import canonical_url
+from monitor.sites.arxiv import arxiv_id
+from monitor.sites.github import _RESERVED as _GITHUB_RESERVED
+from monitor.sites.github import github_repo
+from monitor.sites.youtube import youtube_playlist_id, youtube_video_id
+from monitor.urls import TRACKING_PARAMS, InvalidURL, host_of
 
 CASES = json.loads((Path(__file__).parent / "cases" / "canonical_urls.json").read_text("utf-8"))
 

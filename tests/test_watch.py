@@ -11,24 +11,21 @@ import pytest
 from sqlalchemy import select, text
 
 from monitor.cli import main
+from monitor.cli.watch import arxiv as arxiv_command
+from monitor.cli.watch import suggestions as suggestions_group
 from monitor.config import Settings
+from monitor.errors import AlreadyDecided, ArxivUnavailable, UnknownSuggestion
+from monitor.fetch.arxiv_api import ArxivClient as WatchClient
+from monitor.fetch.arxiv_api import error_entry_message
+from monitor.report.model import suggestion_object
+from monitor.sites.arxiv import parse_arxiv_id, versionless
 from monitor.store.db import Database
 from monitor.store.models import ArxivCursor, Suggestion
-from monitor.watch import ArxivUnavailable, WatchResult, watch
-from monitor.watch.cli import arxiv as arxiv_command
-from monitor.watch.cli import suggestions as suggestions_group
-from monitor.watch.fetch import WatchClient, error_entry_message
-from monitor.watch.identity import parse_arxiv_id, versionless
+from monitor.store.suggestions import list_suggestions
 from monitor.watch.profiles import build_profiles
 from monitor.watch.score import Scorer, SectionProfile
-from monitor.watch.store import (
-    AlreadyDecided,
-    UnknownSuggestion,
-    accept,
-    list_suggestions,
-    reject,
-    suggestion_object,
-)
+from monitor.watch.triage import accept, reject
+from monitor.watch.watcher import WatchResult, watch
 from tests.cli_helpers import monitor, write_config
 from tests.feeds import FakeArxiv, FeedPaper
 from tests.simweb import SimWeb

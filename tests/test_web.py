@@ -13,9 +13,9 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from monitor import pipeline
 from monitor.config import Settings, load_settings
 from monitor.errors import ConfigError
+from monitor.pipeline.run import run_once
 from monitor.store.db import Database
 from monitor.store.models import Fingerprint, Resource, Suggestion, utcnow
 from monitor.web import create_app
@@ -89,7 +89,8 @@ def site(simweb: SimWeb, tmp_path: Path, db: Database) -> Site:  # noqa: F811
         "https://ok.test/page", "https://old.test/paper", ("https://gone.test/x", "Section B")])
     settings = load_settings(str(write_config(tmp_path / "monitor.toml", simweb,
                                               catalog={"path": str(catalog)})))
-    pipeline.check(db, settings, catalog, on_problem=lambda p: None)
+    run_once(db, settings, command="check", watch=False, report=False, log=lambda line: None,
+             on_problem=lambda p: None)
     page_id = _resource_id(db, "https://ok.test/page")
     _fingerprints(db, page_id)
     return Site(settings, catalog, seed_suggestions(db),

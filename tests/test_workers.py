@@ -11,8 +11,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from monitor.fingerprint import fingerprint
-from monitor.workers import BATCH_JOBS, FingerprintBatches, fingerprint_pool
+from monitor.classify.fingerprint import fingerprint
+from monitor.pipeline.pool import BATCH_JOBS, FingerprintBatches, fingerprint_pool
 from tests.pages import article, noisy
 
 URL = "https://docs.test/page"

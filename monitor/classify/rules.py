@@ -1,4 +1,5 @@
-"""Rules from a :class:`~monitor.fetch.types.FetchResult` to an :class:`Outcome` (SPEC §6).
+"""Rules from a :class:`~monitor.vocabulary.FetchResult` to an
+:class:`~monitor.vocabulary.Outcome` (SPEC §6). Pure: no I/O, no clock.
 
 Order of the rules:
 
@@ -19,49 +20,24 @@ in ``detail``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from monitor.classify.markers import MARKERS, Marker
-from monitor.urls import InvalidURL, canonical_url
+from monitor.classify.markers import MARKERS
+from monitor.sites import canonical_url
+from monitor.sites.base import Marker, find_marker, page_title
+from monitor.urls import InvalidURL
+from monitor.vocabulary import NETWORK_ERRORS, TRANSPORT_ERRORS, FetchResult, Outcome
 
-if TYPE_CHECKING:  # importing monitor.fetch loads aiohttp: keep the classifier light
-    from monitor.fetch.types import FetchResult
+__all__ = ["Outcome", "classify", "is_network_error", "match_marker", "one_line", "page_title",
+           "permanent_target", "soft_404_redirect"]
 
-TRANSPORT_ERRORS = frozenset(
-    {"dns", "connect", "timeout", "tls", "too_many_redirects", "redirect_loop", "invalid_url"}
-)
-NETWORK_ERRORS = frozenset({"dns", "connect", "timeout"})
 BLOCKED_STATUSES = frozenset({401, 403, 429, 999})
 PERMANENT = frozenset({301, 308})
-SNIFF_BYTES = 256 * 1024
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.I | re.S)
 _LOGIN = re.compile(r"/(?:login|log-in|signin|sign-in|sign_in|auth|sso|accounts/login)(?:[/?.]|$)",
                     re.I)
 _NOT_FOUND_PATH = re.compile(r"(?:^|[/_.-])(?:404|not-?found|page-?not-?found|error)(?:[/_.-]|$)",
                              re.I)
 _ROOT_PATHS = frozenset({"", "/", "/index.html", "/index.htm", "/index.php", "/home"})
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The verdict on one fetch.
-
-    ``outcome`` is ``ok``, ``moved``, ``failing`` or ``blocked``; ``error`` is the SPEC §6 class
-    for failures and blocks (``None`` when ok/moved); ``final_url`` is the suggested replacement
-    for ``moved`` and the landing URL otherwise (``None`` when there was no redirect).
-    """
-
-    outcome: str
-    error: str | None = None
-    http_status: int | None = None
-    final_url: str | None = None
-    detail: str | None = None
-
-    @property
-    def failed(self) -> bool:
-        return self.outcome == "failing"
 
 
 def one_line(text: str | None, limit: int = 300) -> str | None:
@@ -74,38 +50,9 @@ def is_network_error(error: str | None) -> bool:
     return error in NETWORK_ERRORS
 
 
-def page_title(body: bytes) -> str | None:
-    """The text of the first ``<title>`` in the first 256 KB of ``body``, or None."""
-    match = _TITLE.search(body[:SNIFF_BYTES])
-    if not match:
-        return None
-    return " ".join(match.group(1).decode("utf-8", "replace").split())
-
-
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
-
-
 def match_marker(url: str, body: bytes, verdict: str | None = None) -> Marker | None:
     """The first marker of ``MARKERS`` (optionally of one verdict) that matches the page."""
-    host = _host(url)
-    title = page_title(body) or ""
-    lowered = body[:SNIFF_BYTES].lower()
-    text: str | None = None
-    for marker in MARKERS:
-        if (verdict and marker.verdict != verdict) or not marker.applies_to(host):
-            continue
-        if marker.where == "title":
-            if marker.pattern.search(title):
-                return marker
-            continue
-        if marker.needle not in lowered:
-            continue
-        if text is None:
-            text = body[:SNIFF_BYTES].decode("utf-8", "replace")
-        if marker.pattern.search(text):
-            return marker
-    return None
+    return find_marker(MARKERS, url, body, verdict)
 
 
 def _redirected(result: FetchResult) -> bool:

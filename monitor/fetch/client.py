@@ -49,8 +49,10 @@ from aiohttp import CookieJar, DummyCookieJar
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from monitor.vocabulary import FetchResult, Hop
+
+from .options import FetchOptions
 from .resolver import ConnectToConnector, ConnectToResolver, make_ssl_context
-from .types import FetchOptions, FetchResult, Hop
 
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 ACCEPT_LANGUAGE = "en"

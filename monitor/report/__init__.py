@@ -1,4 +1,6 @@
-"""Reports: one data model (:mod:`monitor.report.model`) rendered as HTML, Markdown or JSON."""
+"""Stage 6, reports: one data model (:mod:`monitor.report.model`, read by
+:mod:`monitor.report.build`) rendered as HTML, Markdown or JSON (:data:`FORMATS`: a new output
+format is one renderer here). Reads the store; never fetches, never writes the database."""
 
 from __future__ import annotations
 
@@ -6,9 +8,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from monitor.report.build import build
 from monitor.report.html import render_html
 from monitor.report.markdown import render_markdown
-from monitor.report.model import ReportData, build
+from monitor.report.model import ReportData
 
 
 def render_json(data: ReportData) -> str:

@@ -2,7 +2,7 @@
 
 States are not stored per run; they are replayed: every stored result of the complete runs up to
 that run goes through the same state machine (:func:`monitor.health.transition`) that produced
-them, with the current ``[health]`` policy. Degraded and aborted runs changed no state, so they
+them, with the configured ``[health]`` policy. Degraded and aborted runs changed no state, so they
 are skipped, as they were then.
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from monitor.classify import Outcome
 from monitor.health import Health, HealthPolicy, transition
 from monitor.report.model import status_items, utc_iso
 from monitor.store import queries
 from monitor.store.db import Database
+from monitor.vocabulary import Outcome
 
 
 def replay(db: Database, run_id: int, policy: HealthPolicy) -> list[dict[str, Any]]:

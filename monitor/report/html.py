@@ -7,6 +7,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from monitor.report import trend, view
 from monitor.report.links import safe_href
 from monitor.report.model import ReportData
+from monitor.vocabulary import SEVERITY, TREND_ORDER
 
 _ENV = Environment(loader=PackageLoader("monitor.report", "templates"),
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
@@ -24,4 +25,5 @@ def render_html(data: ReportData) -> str:
         data=data, counts=data.counts(), deltas=view.count_deltas(data),
         actions=view.actions(data), csv_edit=view.csv_edit, blocked=data.by_state("blocked"),
         sections=data.sections(), chart=trend.chart(data.history), suggestions=suggestions,
+        severity=SEVERITY, trend_order=TREND_ORDER,
     )

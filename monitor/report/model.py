@@ -1,4 +1,5 @@
-"""The report's data: one read of the database shaped as the SPEC §10 JSON objects.
+"""The report's data: the SPEC §10 JSON objects (status, run, event, suggestion) and
+:class:`ReportData`, what every format renders.
 
 Every format (HTML, Markdown, JSON) renders the same :class:`ReportData`.
 """
@@ -12,11 +13,13 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
+from monitor.sites.arxiv import abs_url
 from monitor.store import queries
 from monitor.store.db import Database
-from monitor.store.models import Event, Resource, ResourceState, Run
+from monitor.store.models import Event, Resource, Run, Suggestion
+from monitor.vocabulary import COUNT_ORDER, SEVERITY
 
-STATE_ORDER = ("dead", "failing", "moved", "blocked", "unknown", "ok")
+STATE_ORDER = SEVERITY
 
 
 def iso(value: datetime | None) -> str | None:
@@ -24,41 +27,32 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def status_object(res: Resource, st: ResourceState) -> dict[str, Any]:
-    """One ``status --json`` object (SPEC §10)."""
-    return {
-        "url": res.url, "canonical_url": res.canonical_url, "title": res.title,
-        "section": res.section, "kind": res.kind, "state": st.state,
-        "http_status": st.http_status, "error": st.error, "final_url": st.final_url,
-        "consecutive_failures": st.consecutive_failures, "failing_since": iso(st.failing_since),
-        "last_ok_at": iso(st.last_ok_at), "last_checked_at": iso(st.last_checked_at),
-        "changed_at": iso(st.changed_at), "similarity": st.similarity,
-        "suggested_url": st.suggested_url, "detail": st.detail, "chapter": res.chapter,
-        "source": res.source,
-    }
+def status_objects(db: Database, state: str | None = None) -> list[dict[str, Any]]:
+    """The status objects (``status --json``, SPEC §10) of every active resource in catalog
+    order, optionally only those in ``state``."""
+    return [obj for _, obj in status_items(db, state)]
 
 
-def status_objects(db: Database) -> list[dict[str, Any]]:
-    """The status objects of every active resource in catalog order: :func:`status_object`'s
-    dicts (same keys in the same order, same values) from plain rows, not ORM objects."""
-    return [obj for _, obj in status_items(db)]
-
-
-def status_items(db: Database) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(resource id, status object)`` of every active resource in catalog order.
+def status_items(db: Database, state: str | None = None, resource_id: int | None = None,
+                 active_only: bool = True) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(resource id, status object)`` in catalog order: of every active resource, or only
+    those in ``state``, or only resource ``resource_id`` (active or not with ``active_only``
+    false). Read as plain rows (:func:`monitor.store.queries.status_values`).
 
     Strings that repeat across resources (section, kind, state, error, chapter; a canonical URL
     equal to its URL; ``last_ok_at`` equal to ``last_checked_at``) are shared, not copied.
     """
     shared: dict[Any, Any] = {}
     one = shared.setdefault
-    for (url, canonical, title, section, kind, state, http_status, error, final_url, failures,
+    for (url, canonical, title, section, kind, state_, http_status, error, final_url, failures,
          failing_since, last_ok_at, last_checked_at, changed_at, similarity, suggested_url,
-         detail, chapter, source, rid) in queries.status_values(db):
+         detail, chapter, source, rid) in queries.status_values(db, state, resource_id,
+                                                                active_only):
         checked = utc_iso(last_checked_at)
         yield rid, {
             "url": url, "canonical_url": url if canonical == url else canonical, "title": title,
-            "section": one(section, section), "kind": one(kind, kind), "state": one(state, state),
+            "section": one(section, section), "kind": one(kind, kind),
+            "state": one(state_, state_),
             "http_status": http_status, "error": one(error, error), "final_url": final_url,
             "consecutive_failures": failures, "failing_since": utc_iso(failing_since),
             "last_ok_at": checked if last_ok_at == last_checked_at else utc_iso(last_ok_at),
@@ -88,6 +82,39 @@ def event_object(event: Event, res: Resource) -> dict[str, Any]:
             "detail": event.detail}
 
 
+def suggestion_object(s: Suggestion) -> dict[str, Any]:
+    """The SPEC §10 JSON object of a suggestion, plus ``abstract``, ``explanation``, ``reason``.
+
+    Text (title, abstract) is kept raw: escaping is the renderer's job. ``published`` is ISO 8601
+    with offset (or null); ``score`` is a float in [0, 1].
+    """
+    return {
+        "id": s.id,
+        "arxiv_id": s.arxiv_id,
+        "version": s.version,
+        "title": s.title,
+        "authors": list(s.authors or []),
+        "published": s.published.isoformat() if s.published else None,
+        "categories": list(s.categories or []),
+        "score": s.score,
+        "section": s.section,
+        "matched_terms": list(s.matched_terms or []),
+        "status": s.status,
+        "url": abs_url(s.arxiv_id),
+        "abstract": s.abstract,
+        "explanation": explanation(s),
+        "reason": s.reason,
+    }
+
+
+def explanation(s: Suggestion) -> str:
+    """E.g. ``"matches Section IV: Finetuning Methods for LLMs: LoRA, adapters"``."""
+    if not s.section:
+        return "matches no section"
+    terms = ", ".join(s.matched_terms or [])
+    return f"matches {s.section}: {terms}" if terms else f"matches {s.section}"
+
+
 @dataclass
 class ReportData:
     """Everything a report shows: ``run``, ``resources``, ``events``, ``suggestions``, history."""
@@ -112,7 +139,7 @@ class ReportData:
     def counts(self) -> dict[str, int]:
         """Resources per state, ``{"ok": n, "moved": n, ...}`` (every state, zeros included)."""
         c = Counter(map(itemgetter("state"), self.resources))
-        return {s: c.get(s, 0) for s in ("ok", "moved", "failing", "dead", "blocked", "unknown")}
+        return {s: c.get(s, 0) for s in COUNT_ORDER}
 
     def by_state(self, state: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["state"] == state]
@@ -140,42 +167,3 @@ class ReportData:
         """SPEC §10 ``report --format json``: ``{run, resources, events, suggestions}``."""
         return {"run": self.run, "resources": self.resources, "events": self.events,
                 "suggestions": self.suggestions}
-
-
-def suggestion_objects(db: Database) -> list[dict[str, Any]]:
-    """The open suggestions as SPEC §10 objects, best first (empty until the watch has run)."""
-    from monitor.watch.store import list_suggestions, suggestion_object
-
-    return [suggestion_object(s) for s in list_suggestions(db, status="new")]
-
-
-def build(db: Database, run_id: int | None = None, history_runs: int = 30,
-          policy: Any = None) -> ReportData:
-    """Read the report data for ``run_id`` (default: the latest finished run).
-
-    For an earlier run the resources are replayed as they stood then
-    (:mod:`monitor.report.history`, with ``policy``, a HealthPolicy).
-    """
-    from monitor import __version__
-    from monitor.store.models import utcnow
-
-    runs = queries.list_runs(db)
-    finished = [r for r in runs if r.status != "running"]
-    run = next((r for r in finished if r.id == run_id), None) if run_id else (
-        finished[0] if finished else None)
-    previous = next((r for r in finished if run and r.id < run.id), None)
-    if run is not None and finished and run.id != finished[0].id:
-        from monitor.health import HealthPolicy
-        from monitor.report.history import replay
-
-        resources = replay(db, run.id, policy or HealthPolicy())
-    else:
-        resources = status_objects(db)
-    events = [{"run_id": rid, "at": iso(at), "url": url, "kind": kind, "detail": detail}
-              for rid, at, url, kind, detail in queries.event_values(db, run.id)] if run else []
-    history = [run_object(r) | {"unknown": r.unknown}
-               for r in reversed([r for r in finished if not run or r.id <= run.id][:history_runs])]
-    return ReportData(run_object(run) | {"note": run.note} if run else None, resources, events,
-                      suggestion_objects(db), history,
-                      run_object(previous) | {"unknown": previous.unknown} if previous else None,
-                      utcnow().isoformat(timespec="seconds"), __version__)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-STACK = ("ok", "moved", "blocked", "unknown", "failing", "dead")
+from monitor.vocabulary import TREND_ORDER as STACK
+
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 34
 

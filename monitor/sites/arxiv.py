@@ -16,6 +16,16 @@ take one request. Per paper (https://info.arxiv.org/help/api/user-manual.html):
   abstract page instead, and the run says so.
 
 No arXiv page is fingerprinted: versions are the freshness signal.
+
+Identifiers (https://info.arxiv.org/help/arxiv_identifier.html): new style, since April 2007,
+``YYMM.NNNN`` (to 2014) or ``YYMM.NNNNN`` (from 2015), e.g. ``2401.12345``; old style,
+``archive[.SUBJECT]/YYMMNNN``, e.g. ``hep-th/9901001`` or ``math.GT/0309136``; either may carry a
+version suffix ``vN``. The versionless identifier is the key of a paper (SPEC §8).
+
+Canonical URLs (SPEC §5): ``arxiv.org``/``www.arxiv.org``/``export.arxiv.org`` ``/abs/ID``,
+``/pdf/ID`` and ``/pdf/ID.pdf`` all become ``https://arxiv.org/abs/ID`` (version kept when
+written; query dropped). Other ``arxiv.org`` and ``www.arxiv.org`` pages move to
+``https://arxiv.org``. Kind: a paper.
 """
 
 from __future__ import annotations
@@ -24,21 +34,91 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import arxiv
-import requests
+from monitor.errors import ArxivQueryError, ArxivUnavailable
+from monitor.sites.base import ProbeContext, ProbeResult, Site, body_marker
+from monitor.urls import InvalidURL, Parts, parse
+from monitor.vocabulary import EventDraft, Outcome, Target
 
-from monitor.classify import Outcome
-from monitor.config import Settings
-from monitor.health import EventDraft
-from monitor.sites.base import ProbeContext, ProbeResult, Site, register
-from monitor.store.queries import Target
-from monitor.urls import arxiv_id
-
+HOSTS = frozenset({"arxiv.org", "www.arxiv.org", "export.arxiv.org"})
+_ID = r"(?P<id>\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Za-z]{2})?/\d{7})(?:v(?P<ver>\d+))?"
+_PATH_RE = re.compile(rf"/(?:abs|pdf)/{_ID}(?:\.pdf)?/?\Z")
+_ID_RE = re.compile(rf"{_ID}\Z")
 ID_BATCH = 100
 _MALFORMED = re.compile(r"incorrect id format for (?P<id>\S+)", re.I)
 _WITHDRAWN = re.compile(
     r"^\s*withdrawn\b|\b(?:paper|article|submission|manuscript|version) (?:has been|is|was) "
     r"withdrawn\b|\bwithdrawn by the authors?\b", re.I)
+
+
+MARKERS = (
+    body_marker("arxiv_identifier_not_recognized", "soft_404", "not recognized",
+                r"article identifier '[^']*' not recognized", "arxiv.org"),
+)
+
+
+def canonical(parts: Parts) -> Parts:
+    """The arXiv rule of :func:`monitor.sites.canonical_url` (module docstring)."""
+    if parts.host not in HOSTS:
+        return parts
+    match = _PATH_RE.match(parts.path)
+    if match:
+        version = f"v{match['ver']}" if match["ver"] else ""
+        return Parts("https", "arxiv.org", "arxiv.org", f"/abs/{match['id']}{version}", ())
+    if parts.host == "export.arxiv.org":
+        return parts
+    return Parts("https", "arxiv.org", "arxiv.org", parts.path, parts.query)
+
+
+def arxiv_id(url: str) -> tuple[str, int | None] | None:
+    """``(versionless id, version or None)`` for an arXiv abs/pdf URL, else None.
+
+    Examples: ``("2401.12345", 2)`` for ``arxiv.org/pdf/2401.12345v2.pdf``,
+    ``("hep-th/9901001", None)`` for ``arxiv.org/abs/hep-th/9901001``. Never raises.
+    """
+    try:
+        parts = parse(url)
+    except InvalidURL:
+        return None
+    match = _PATH_RE.match(parts.path) if parts.host in HOSTS else None
+    if not match:
+        return None
+    return match["id"], int(match["ver"]) if match["ver"] else None
+
+
+def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
+    """Split an arXiv reference into ``(versionless id, version or None)``.
+
+    Accepts an API ``entry_id`` (``http://arxiv.org/abs/2401.12345v2``), any abs/pdf URL, or a
+    bare identifier with an optional ``arXiv:`` prefix (``2401.12345v2``, ``hep-th/9901001``).
+    Returns None for anything else (never raises).
+
+    >>> parse_arxiv_id("http://arxiv.org/abs/hep-th/9901001v1")
+    ('hep-th/9901001', 1)
+    """
+    text = text.strip()
+    if "://" in text:
+        return arxiv_id(text)
+    text = re.sub(r"^arxiv:", "", text, flags=re.I)
+    match = _ID_RE.match(text)
+    if not match:
+        return None
+    return match["id"], int(match["ver"]) if match["ver"] else None
+
+
+def versionless(text: str) -> str | None:
+    """The versionless identifier of ``text`` (see :func:`parse_arxiv_id`), or None."""
+    parsed = parse_arxiv_id(text)
+    return parsed[0] if parsed else None
+
+
+def abs_url(ident: str) -> str:
+    """The canonical abstract page of a versionless id: ``https://arxiv.org/abs/<id>``."""
+    return f"https://arxiv.org/abs/{ident}"
+
+
+def url_kind(url: str) -> str | None:
+    """``paper`` for an arXiv abs/pdf URL, else None."""
+    return "paper" if arxiv_id(url) else None
 
 
 @dataclass(frozen=True)
@@ -61,17 +141,17 @@ class Batch:
     requests: int = 0
 
 
-def prepare(targets: list[Target], settings: Settings, ctx: ProbeContext) -> Batch:
-    """Query the API for every arXiv id of ``targets`` (see the module docstring)."""
-    from monitor.watch.fetch import WatchClient
-
+def prepare(targets: list[Target], settings: Any, ctx: ProbeContext) -> Batch:
+    """Query the API for every arXiv id of ``targets`` (see the module docstring), through
+    ``ctx.arxiv_client``; without one, every paper is checked by a plain fetch."""
     ids = sorted({found[0] for t in targets if (found := arxiv_id(t.url))})
     batch = Batch()
+    if ctx.arxiv_client is None:
+        batch.unavailable |= set(ids)
+        return batch
     for start in range(0, len(ids), ID_BATCH):
         chunk = ids[start:start + ID_BATCH]
-        client = WatchClient(settings["arxiv.api_url"], page_size=len(chunk),
-                             delay_seconds=settings["arxiv.delay_seconds"],
-                             retries=settings["http.retries"], timeout=settings["http.timeout"])
+        client = ctx.arxiv_client(len(chunk))
         _query(client, chunk, batch, ctx)
         batch.requests += client.requests_made
     return batch
@@ -79,13 +159,9 @@ def prepare(targets: list[Target], settings: Settings, ctx: ProbeContext) -> Bat
 
 def _query(client: Any, ids: list[str], batch: Batch, ctx: ProbeContext) -> None:
     """Ask for ``ids``; drop malformed ids named by an error feed and ask again."""
-    from monitor.watch.fetch import ArxivQueryError, describe_error
-    from monitor.watch.identity import parse_arxiv_id
-
     while ids:
-        search = arxiv.Search(id_list=ids, max_results=len(ids))
         try:
-            for result in client.results(search):
+            for result in client.by_ids(ids):
                 parsed = parse_arxiv_id(result.entry_id)
                 if parsed:
                     batch.papers[parsed[0]] = _paper(result, parsed[1] or 1)
@@ -99,14 +175,13 @@ def _query(client: Any, ids: list[str], batch: Batch, ctx: ProbeContext) -> None
                 return
             batch.malformed[bad] = f"arXiv API: {match.group(0)}" if match else str(err)
             ids = [i for i in ids if i != bad]
-        except (arxiv.ArxivError, requests.RequestException) as err:
+        except ArxivUnavailable as err:
             batch.unavailable |= set(ids)
-            ctx.note_once(f"arXiv API unavailable ({describe_error(err)}): "
-                          "papers checked by plain fetch")
+            ctx.note_once(f"arXiv API unavailable ({err}): papers checked by plain fetch")
             return
 
 
-def _paper(result: arxiv.Result, version: int) -> Paper:
+def _paper(result: Any, version: int) -> Paper:
     text = f"{result.comment or ''}\n{result.summary or ''}"
     withdrawn = any(_WITHDRAWN.search(part) for part in text.split("\n") if part)
     return Paper(version, " ".join((result.title or "").split()), withdrawn,
@@ -146,4 +221,5 @@ def events(old: dict[str, Any], new: dict[str, Any]) -> list[EventDraft]:
     return out
 
 
-SITE = register(Site("arxiv", ("arxiv.org",), probe, prepare=prepare, events=events))
+SITE = Site("arxiv", ("arxiv.org",), probe, prepare=prepare, events=events, canonical=canonical,
+            kind=url_kind, markers=MARKERS)

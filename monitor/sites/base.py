@@ -1,35 +1,129 @@
-"""The site registry: host pattern -> probe (STYLE: one probe per site, a small registry).
+"""What a site supplies to the registry (:mod:`monitor.sites`): the :class:`Site` record and the
+values its functions take and return.
 
-A **probe** replaces the generic fetch + classify for URLs of one site where a plain fetch cannot
-tell the truth (SPEC §7). It is an ``async`` function ``probe(ctx, target)`` returning a
-:class:`ProbeResult` (an :class:`~monitor.classify.Outcome` plus a JSON-able ``info`` dict, stored
-in ``check_results.probe`` and, merged per site, in ``resource_states.probe``), or ``None`` to
-let the generic fetch handle this URL (a channel page, an API that is rate limited...).
+A site module (``monitor/sites/<name>.py``) defines ``SITE = Site(...)`` with any of:
 
-A site may also have ``prepare(targets, settings) -> data``, run once before the crawl (the
-arXiv batch query; ``data`` is in ``ctx.data[site.name]``), and ``events(old_info, new_info)``,
-run when the run's states are applied, returning ``updated`` events from what changed between
-the last stored ``info`` and this run's.
+- ``hosts``: the host names it owns (a host matches itself and its subdomains);
+- ``canonical``: its canonical-URL rule, ``Parts -> Parts`` (applied after the generic rules
+  of :mod:`monitor.urls`; a rule returns parts of other hosts unchanged);
+- ``kind``: ``(canonical url) -> kind or None``, the catalog ``kind`` of its URLs;
+- ``markers``: :class:`Marker` rows that make a 2xx page a ``soft_404`` or ``blocked``;
+- ``probe``: ``async probe(ctx, target) -> ProbeResult | None``, replacing the generic fetch +
+  classify where a plain fetch cannot tell the truth (SPEC §7); None lets the generic fetch
+  handle that URL;
+- ``prepare``: ``prepare(targets, settings, ctx) -> data``, run once before the crawl (the
+  arXiv batch query; ``data`` is then ``ctx.data[site.name]``);
+- ``events``: ``events(old_info, new_info) -> [EventDraft]``, the ``updated`` events between
+  the probe info stored at the last run and this run's.
 
-Adding a site is one function and one :func:`register` call::
-
-    async def probe(ctx: ProbeContext, target: Target) -> ProbeResult | None: ...
-    register(Site("example", ("example.com",), probe))
+A site module imports neither the fetch nor the store stage: the probe gets its network access
+from the :class:`ProbeContext` the pipeline gives it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
-from monitor.classify import Outcome
-from monitor.config import Settings
-from monitor.fetch import Fetcher, FetchResult
-from monitor.health import EventDraft
-from monitor.store.queries import Target
-from monitor.urls import InvalidURL, host_of
+from monitor.urls import Parts
+from monitor.vocabulary import EventDraft, FetchResult, Outcome, Target
+
+if TYPE_CHECKING:
+    from monitor.config import Settings
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A pattern that marks a page as ``soft_404`` or ``blocked``.
+
+    ``where``: ``"title"`` (the page ``<title>``) or ``"body"`` (the first 256 KB of the decoded
+    body); matched case-insensitively. ``hosts``: host suffixes it applies to (empty: any host).
+    ``needle``: for body markers, a lower-case literal every match contains, looked for with a
+    plain substring search before the regex runs. Evidence for each marker is in
+    ``../shared/fixtures/soft404/MARKERS_EVIDENCE.md`` and ``youtube/ERROR_BEHAVIOUR_EVIDENCE.md``.
+    """
+
+    name: str
+    verdict: str  # "soft_404" or "blocked"
+    where: str  # "title" or "body"
+    pattern: re.Pattern[str]
+    hosts: tuple[str, ...] = ()
+    needle: bytes = b""
+
+    def applies_to(self, host: str) -> bool:
+        return not self.hosts or any(host == h or host.endswith("." + h) for h in self.hosts)
+
+
+SNIFF_BYTES = 256 * 1024
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.I | re.S)
+
+
+def page_title(body: bytes) -> str | None:
+    """The text of the first ``<title>`` in the first 256 KB of ``body``, or None."""
+    match = _TITLE.search(body[:SNIFF_BYTES])
+    if not match:
+        return None
+    return " ".join(match.group(1).decode("utf-8", "replace").split())
+
+
+def find_marker(markers: Iterable[Marker], url: str, body: bytes,
+                verdict: str | None = None) -> Marker | None:
+    """The first of ``markers`` (optionally of one verdict) that matches the page of ``url``."""
+    host = (urlsplit(url).hostname or "").lower()
+    title: str | None = None
+    lowered = body[:SNIFF_BYTES].lower()
+    text: str | None = None
+    for marker in markers:
+        if (verdict and marker.verdict != verdict) or not marker.applies_to(host):
+            continue
+        if marker.where == "title":
+            if title is None:
+                title = page_title(body) or ""
+            if marker.pattern.search(title):
+                return marker
+            continue
+        if marker.needle not in lowered:
+            continue
+        if text is None:
+            text = body[:SNIFF_BYTES].decode("utf-8", "replace")
+        if marker.pattern.search(text):
+            return marker
+    return None
+
+
+def title_marker(name: str, verdict: str, regex: str, *hosts: str) -> Marker:
+    """A marker on the page title."""
+    return Marker(name, verdict, "title", re.compile(regex, re.I), hosts)
+
+
+def body_marker(name: str, verdict: str, needle: str, regex: str, *hosts: str) -> Marker:
+    """A marker on the body, found first by the literal ``needle`` (lower case)."""
+    return Marker(name, verdict, "body", re.compile(regex, re.I), hosts, needle.encode())
+
+
+class Fetching(Protocol):
+    """What a probe may ask of the fetch stage (:class:`monitor.fetch.Fetcher` is one)."""
+
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+              headers: dict[str, str] | None = None) -> Awaitable[FetchResult]: ...
+
+
+class ArxivLookup(Protocol):
+    """A client of the arXiv API for one batch of identifiers
+    (:class:`monitor.fetch.arxiv_api.ArxivClient` is one).
+
+    ``by_ids`` yields the API's entries (objects with ``entry_id``, ``title``, ``summary``,
+    ``comment``, ``updated``) and raises :class:`monitor.errors.ArxivQueryError` for an error
+    feed, :class:`monitor.errors.ArxivUnavailable` when the API cannot be used.
+    ``requests_made``: HTTP responses received so far.
+    """
+
+    requests_made: int
+
+    def by_ids(self, ids: list[str]) -> Iterable[Any]: ...
 
 
 @dataclass
@@ -43,13 +137,18 @@ class ProbeResult:
 
 @dataclass
 class ProbeContext:
-    """Shared by the probes of one run: the fetcher, settings, prepared data, run notes.
+    """Shared by the probes of one run: their network access, settings, prepared data, notes.
 
-    ``notes`` are shown once in the run summary (e.g. "GitHub API rate limit reached").
+    ``fetcher``: the run's fetcher (None before the crawl starts); ``classify``: the generic
+    classifier, for responses a probe does not decide itself; ``arxiv_client``: makes an
+    :class:`ArxivLookup` for a batch of that many identifiers. ``notes`` are shown once in the
+    run summary (e.g. "GitHub API rate limit reached").
     """
 
-    fetcher: Fetcher | None
+    fetcher: Fetching | None
     settings: Settings
+    classify: Callable[[FetchResult], Outcome]
+    arxiv_client: Callable[[int], ArxivLookup] | None = None
     data: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -60,78 +159,30 @@ class ProbeContext:
 
 
 Probe = Callable[[ProbeContext, Target], Awaitable[ProbeResult | None]]
-Prepare = Callable[[list[Target], Settings, ProbeContext], Any]
+Prepare = Callable[[list[Target], "Settings", ProbeContext], Any]
 Events = Callable[[dict[str, Any], dict[str, Any]], list[EventDraft]]
+Rule = Callable[[Parts], Parts]
+KindRule = Callable[[str], str | None]
 
 
 @dataclass(frozen=True)
 class Site:
-    """One site: its hosts (a host matches itself and its subdomains) and its probe.
+    """One site: its hosts and what it knows about them (see the module docstring).
 
-    ``fingerprint``: whether pages of this site fetched generically (the probe returned None)
-    may be fingerprinted as content; probe results never are.
+    ``fingerprint``: whether pages of this site fetched generically (the probe returned None,
+    or there is no probe) may be fingerprinted as content; probe results never are.
     """
 
     name: str
-    hosts: tuple[str, ...]
-    probe: Probe
+    hosts: tuple[str, ...] = ()
+    probe: Probe | None = None
     fingerprint: bool = True
     prepare: Prepare | None = None
     events: Events | None = None
+    canonical: Rule | None = None
+    kind: KindRule | None = None
+    markers: tuple[Marker, ...] = ()
 
     def matches(self, host: str) -> bool:
         return any(host == h or host.endswith("." + h) for h in self.hosts)
 
-
-SITES: list[Site] = []
-
-
-_BY_ORIGIN: dict[str, Site | None] = {}  # site_for's answers by "scheme://netloc"
-_ORIGIN = re.compile(r"[^:/?#]+://[^/?#]*")
-
-
-def register(site: Site) -> Site:
-    """Add ``site`` to the registry (a later registration of the same name replaces it)."""
-    SITES[:] = [s for s in SITES if s.name != site.name] + [site]
-    _BY_ORIGIN.clear()
-    return site
-
-
-def site_for(url: str) -> Site | None:
-    """The registered site whose hosts match ``url``'s host, or None.
-
-    Answers are remembered by the URL's ``scheme://netloc`` (a crawl asks once per URL, and
-    the answer depends on the host only).
-    """
-    origin = _ORIGIN.match(url)
-    key = origin.group() if origin else None
-    if key is not None and key in _BY_ORIGIN:
-        return _BY_ORIGIN[key]
-    try:
-        host = host_of(url)
-    except InvalidURL:
-        return None
-    found = next((s for s in SITES if s.matches(host)), None)
-    if key is not None:
-        if len(_BY_ORIGIN) >= 100_000:
-            _BY_ORIGIN.clear()
-        _BY_ORIGIN[key] = found
-    return found
-
-
-def prepare(targets: list[Target], settings: Settings, ctx: ProbeContext) -> None:
-    """Run each site's ``prepare`` on its targets; results go to ``ctx.data[site.name]``."""
-    for site in SITES:
-        if site.prepare is None:
-            continue
-        mine = [t for t in targets if site_for(t.url) is site]
-        if mine:
-            ctx.data[site.name] = site.prepare(mine, settings, ctx)
-
-
-def site_events(name: str | None, old: dict[str, Any], new: dict[str, Any]) -> list[EventDraft]:
-    """The ``updated`` events of site ``name`` between its stored and its new probe info."""
-    site = next((s for s in SITES if s.name == name), None)
-    if site is None or site.events is None or not new:
-        return []
-    return site.events(old or {}, new)

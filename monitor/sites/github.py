@@ -14,6 +14,10 @@ https://docs.github.com/en/rest/repos/repos#get-a-repository. The token is ``$GI
 - anything else (401 bad token, 5xx, no connection): plain fetch of the page.
 
 Other github.com URLs (files, issues, users) are fetched plainly and may be fingerprinted.
+
+Canonical URLs (SPEC §5): ``www.github.com`` becomes ``github.com`` over https; on a repository
+root (``/owner/repo``) the ``tab`` parameter (``?tab=readme-ov-file``) is dropped. Kind: a
+repository root (or ``/tree/...``) is a ``repo``.
 """
 
 from __future__ import annotations
@@ -23,15 +27,67 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.classify import Outcome
-from monitor.fetch import FetchResult
-from monitor.health import EventDraft
-from monitor.sites.base import ProbeContext, ProbeResult, Site, register
-from monitor.store.queries import Target
-from monitor.urls import github_repo
+from monitor.sites.base import ProbeContext, ProbeResult, Site, title_marker
+from monitor.urls import InvalidURL, Parts, parse, query_key
+from monitor.vocabulary import EventDraft, FetchResult, Outcome, Target
 
 API = "https://api.github.com"
 GONE = frozenset({404, 410, 451})
+HOSTS = frozenset({"github.com", "www.github.com"})
+_RESERVED = frozenset(
+    {"about", "orgs", "settings", "features", "topics", "marketplace", "sponsors", "collections",
+     "login", "join", "explore", "notifications", "search", "trending", "pricing", "enterprise"}
+)
+MARKERS = (
+    title_marker("github_page_not_found", "soft_404", r"^\s*page not found\s*·\s*github"),
+)
+
+
+def canonical(parts: Parts) -> Parts:
+    """The GitHub rule of :func:`monitor.sites.canonical_url` (module docstring)."""
+    if parts.host not in HOSTS:
+        return parts
+    query = parts.query
+    if _root(parts.path):
+        query = tuple(s for s in query if query_key(s) != "tab")
+    return Parts("https", "github.com", "github.com", parts.path, query)
+
+
+def _root(path: str) -> tuple[str, str] | None:
+    """(owner, repo) when ``path`` is exactly a repository root ``/owner/repo[/]``."""
+    bits = path.strip("/").split("/")
+    if len(bits) != 2 or not all(bits) or bits[0].lower() in _RESERVED:
+        return None
+    return bits[0], bits[1]
+
+
+def github_repo(url: str) -> tuple[str, str] | None:
+    """``(owner, repo)`` for a GitHub repository root or a ``/tree/...`` URL, else None.
+
+    Deeper paths (``/blob/``, ``/issues/``, ...) and user or organisation pages give None,
+    because they are not the repository itself. A ``.git`` suffix is removed from ``repo``.
+    """
+    try:
+        parts = parse(url)
+    except InvalidURL:
+        return None
+    if parts.netloc == parts.host:
+        parts = canonical(parts)
+    if parts.host != "github.com":
+        return None
+    bits = parts.path.strip("/").split("/")
+    if len(bits) > 2 and bits[2] == "tree":
+        bits = bits[:2]
+    found = _root("/".join(bits))
+    if not found:
+        return None
+    owner, repo = found
+    return owner, repo.removesuffix(".git")
+
+
+def url_kind(url: str) -> str | None:
+    """``repo`` for a repository URL, else None."""
+    return "repo" if github_repo(url) else None
 
 
 def _headers() -> dict[str, str]:
@@ -104,4 +160,5 @@ def events(old: dict[str, Any], new: dict[str, Any]) -> list[EventDraft]:
     return []
 
 
-SITE = register(Site("github", ("github.com",), probe, events=events))
+SITE = Site("github", ("github.com",), probe, events=events, canonical=canonical, kind=url_kind,
+            markers=MARKERS)

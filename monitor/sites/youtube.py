@@ -16,6 +16,14 @@ Rules (evidence: ``../shared/fixtures/youtube/ERROR_BEHAVIOUR_EVIDENCE.md``):
 
 Channels (``/@name``, ``/c/name``, ``/channel/ID``, ``/user/name``) and other pages: plain fetch
 (the probe returns None). No YouTube page is ever fingerprinted as content.
+
+Canonical URLs (SPEC §5): ``youtu.be/ID`` becomes ``https://www.youtube.com/watch?v=ID``;
+``youtube.com`` and ``m.youtube.com`` become ``www.youtube.com`` over https. A watch URL that names
+a video (``v=``) drops ``list`` and ``index``: the video is the resource, so the same video
+reached from a playlist merges with the bare video. ``t`` (start time) is kept: it is not
+tracking and the reader lands somewhere else. ``/playlist?list=`` URLs keep ``list``.
+Kinds: a video is ``video``, a playlist ``playlist``, ``/@name``, ``/c/``, ``/channel/``,
+``/user/`` pages ``channel``.
 """
 
 from __future__ import annotations
@@ -25,12 +33,16 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
-from monitor.classify import Outcome, classify
-from monitor.classify.rules import match_marker
-from monitor.fetch import FetchResult
-from monitor.sites.base import ProbeContext, ProbeResult, Site, register
-from monitor.store.queries import Target
-from monitor.urls import host_of, youtube_playlist_id, youtube_video_id
+from monitor.sites.base import (
+    ProbeContext,
+    ProbeResult,
+    Site,
+    body_marker,
+    find_marker,
+    title_marker,
+)
+from monitor.urls import InvalidURL, Parts, host_of, parse, query_key, query_value
+from monitor.vocabulary import FetchResult, Outcome, Target
 
 OEMBED = "https://www.youtube.com/oembed"
 THUMBNAIL = "https://img.youtube.com/vi/{id}/0.jpg"
@@ -38,6 +50,86 @@ _PLAYABILITY = re.compile(
     rb'"playabilityStatus"\s*:\s*\{\s*"status"\s*:\s*"(?P<status>[A-Z_]+)"'
     rb'(?:\s*,\s*"reason"\s*:\s*"(?P<reason>(?:[^"\\]|\\.)*)")?')
 _AGE_GATE = re.compile(r"confirm your age|age-restricted|inappropriate", re.I)
+HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com"})
+_ID_RE = re.compile(r"[A-Za-z0-9_-]{6,}\Z")
+_CHANNEL_PATH = re.compile(r"^/(@[^/]+|c/|channel/|user/)")
+
+MARKERS = (
+    body_marker("youtube_playability_error", "soft_404", "playabilitystatus",
+                r'"playabilityStatus":\s*\{\s*"status":\s*"ERROR"', "youtube.com"),
+    body_marker("youtube_video_removed", "soft_404", "this video",
+                r"this video (?:has been removed for violating|is no longer available because)",
+                "youtube.com"),
+    title_marker("youtube_consent_wall", "blocked",
+                 r"before you continue to youtube|antes de ir a youtube"),
+)
+_CONSENT_WALL = MARKERS[-1:]
+
+
+def canonical(parts: Parts) -> Parts:
+    """The YouTube rule of :func:`monitor.sites.canonical_url` (module docstring)."""
+    if parts.host == "youtu.be":
+        video = parts.path.strip("/")
+        if not _ID_RE.match(video):
+            return parts
+        query = (f"v={video}", *(s for s in parts.query if query_key(s) != "v"))
+        return canonical(Parts("https", "www.youtube.com", "www.youtube.com", "/watch", query))
+    if parts.host not in HOSTS:
+        return parts
+    query = parts.query
+    if parts.path == "/watch" and query_value(query, "v"):
+        query = tuple(s for s in query if query_key(s) not in ("list", "index"))
+    return Parts("https", "www.youtube.com", "www.youtube.com", parts.path, query)
+
+
+def _own_parts(url: str) -> Parts | None:
+    """``url`` parsed and put through :func:`canonical` (None when invalid); site rules only
+    apply without user info or an explicit port."""
+    try:
+        parts = parse(url)
+    except InvalidURL:
+        return None
+    return canonical(parts) if parts.netloc == parts.host else parts
+
+
+def youtube_video_id(url: str) -> str | None:
+    """Video id of a YouTube watch, ``youtu.be``, ``/shorts/``, ``/embed/`` or ``/live/`` URL.
+
+    Returns None for anything else (playlists, channels, other sites, invalid URLs).
+    """
+    parts = _own_parts(url)
+    if parts is None or parts.host != "www.youtube.com":
+        return None
+    if parts.path == "/watch":
+        return query_value(parts.query, "v") or None
+    bits = parts.path.strip("/").split("/")
+    if len(bits) == 2 and bits[0] in ("shorts", "embed", "live", "v") and _ID_RE.match(bits[1]):
+        return bits[1]
+    return None
+
+
+def youtube_playlist_id(url: str) -> str | None:
+    """Playlist id of a YouTube ``/playlist?list=ID`` URL (also before canonicalisation, a
+    watch URL's ``list``); None otherwise."""
+    try:
+        parts = parse(url)
+    except InvalidURL:
+        return None
+    if parts.host not in HOSTS or parts.path not in ("/playlist", "/watch"):
+        return None
+    return query_value(parts.query, "list") or None
+
+
+def url_kind(url: str) -> str | None:
+    """``video``, ``playlist`` or ``channel`` for those YouTube URLs, else None."""
+    if youtube_video_id(url):
+        return "video"
+    if youtube_playlist_id(url):
+        return "playlist"
+    parts = _own_parts(url)
+    if parts is not None and parts.host == "www.youtube.com" and _CHANNEL_PATH.match(parts.path):
+        return "channel"
+    return None
 
 
 def oembed_url(page: str) -> str:
@@ -66,10 +158,11 @@ async def probe(ctx: ProbeContext, target: Target) -> ProbeResult | None:
     info: dict[str, Any] = {"kind": kind, "id": ident, "oembed": res.status}
     if res.status == 401 and kind == "video":
         return await _embedding_disabled(ctx, ident, page, info)
-    return ProbeResult(_oembed_outcome(res, info, kind), info, res)
+    return ProbeResult(_oembed_outcome(ctx, res, info, kind), info, res)
 
 
-def _oembed_outcome(res: FetchResult, info: dict[str, Any], kind: str) -> Outcome:
+def _oembed_outcome(ctx: ProbeContext, res: FetchResult, info: dict[str, Any],
+                    kind: str) -> Outcome:
     status = res.status
     if status == 200:
         data = _json(res.body)
@@ -88,7 +181,7 @@ def _oembed_outcome(res: FetchResult, info: dict[str, Any], kind: str) -> Outcom
         return Outcome("failing", "http_4xx", 403, None, "private video: oEmbed 403")
     if status == 401:  # a playlist: it exists, embedding is disabled
         return Outcome("ok", None, 401, None, "embedding disabled by the owner")
-    out = classify(res)
+    out = ctx.classify(res)
     return Outcome(out.outcome, out.error, out.http_status, None,
                    f"oEmbed: {out.detail or out.error or status}")
 
@@ -142,8 +235,7 @@ def _consent_wall(watch: FetchResult) -> bool:
         landed = ""
     if landed == "consent.youtube.com":
         return True
-    marker = match_marker(watch.final_url, watch.body, "blocked")
-    return marker is not None and marker.name == "youtube_consent_wall"
+    return find_marker(_CONSENT_WALL, watch.final_url, watch.body) is not None
 
 
 def _from_playability(status: str, reason: str) -> Outcome:
@@ -158,4 +250,5 @@ def _from_playability(status: str, reason: str) -> Outcome:
     return Outcome("failing", "soft_404", 200, None, f"video gone: {why}")
 
 
-SITE = register(Site("youtube", ("youtube.com", "youtu.be"), probe, fingerprint=False))
+SITE = Site("youtube", ("youtube.com", "youtu.be"), probe, fingerprint=False, canonical=canonical,
+            kind=url_kind, markers=MARKERS)

@@ -3,7 +3,7 @@
 Rows are written during a run (with the result batches) but count only once their run is
 ``complete``: a crashed or aborted run's rows are never a baseline nor history, and
 :func:`purge_unfinished` deletes them (and a degraded run's). The baseline is promoted inside
-the transaction that applies the run (:mod:`monitor.freshness`) or by ``monitor ack``.
+the transaction that applies the run (:mod:`monitor.store.freshness`) or by ``monitor ack``.
 A row is written only when the content differs from the resource's latest row, and
 :func:`prune` keeps the baseline plus the latest ``KEEP`` rows per resource.
 """
@@ -13,29 +13,19 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from monitor.fingerprint import Fingerprint as Print
+from monitor.classify.fingerprint import Fingerprint as Print
 from monitor.store.db import Database
 from monitor.store.models import Fingerprint, Run
+from monitor.vocabulary import Latest
 
 KEEP = 6  # recent rows kept per resource besides the baseline (the flip-flop window)
 CHUNK = 900  # ids per IN (...) list
-
-
-@dataclass(frozen=True, slots=True)
-class Latest:
-    """The newest counted fingerprint of a resource: enough to tell "same content"."""
-
-    id: int
-    raw_hash: str
-    text_hash: str | None
-    extractor_version: str
 
 
 class LatestMap(Mapping[int, Latest]):
@@ -154,7 +144,7 @@ def history(session: Session, resource_ids: Iterable[int], run_id: int
 
 
 def to_print(row: Fingerprint) -> Print:
-    """The :class:`monitor.fingerprint.Fingerprint` stored in ``row``."""
+    """The :class:`monitor.classify.fingerprint.Fingerprint` stored in ``row``."""
     return Print(row.raw_hash, row.text_hash, list(row.signature or []), row.text_excerpt or "",
                  row.page_title, row.content_type, row.extractor_version)
 

@@ -15,6 +15,7 @@ from sqlalchemy import DateTime, Row, func, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from monitor.catalog import CatalogError, CatalogRow
+from monitor.store import fingerprints
 from monitor.store.db import Database
 from monitor.store.models import (
     CheckResult,
@@ -25,6 +26,7 @@ from monitor.store.models import (
     UTCDateTime,
     utcnow,
 )
+from monitor.vocabulary import COUNT_ORDER, Check, Target
 
 CATALOG_FIELDS = ("url", "title", "section", "chapter", "kind", "source", "added", "notes")
 SYNC_CHUNK = 2000  # resources read, updated or inserted per statement by sync_catalog
@@ -128,19 +130,6 @@ def _add_new(session: Session, rows: Sequence[CatalogRow], positions: list[int],
                         [{"resource_id": rid, "state": "unknown", "probe": {}} for rid in ids])
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """An active resource to check, with what the conditional request needs."""
-
-    resource_id: int
-    url: str
-    canonical_url: str
-    kind: str
-    etag: str | None
-    last_modified: str | None
-    state: str
-
-
 def active_targets(db: Database) -> list[Target]:
     """Every active resource in catalog order.
 
@@ -213,6 +202,34 @@ def insert_results(db: Database, rows: Iterable[dict[str, Any]]) -> int:
     return len(batch)
 
 
+def result_row(run_id: int, check: Check) -> dict[str, Any]:
+    """The ``check_results`` row of one check."""
+    return {
+        "run_id": run_id, "resource_id": check.resource_id, "checked_at": check.at,
+        "url": check.url, "final_url": check.final_url, "http_status": check.outcome.http_status,
+        "outcome": check.outcome.outcome, "error": check.outcome.error,
+        "detail": check.outcome.detail,
+        "redirect_chain": [{"url": h.url, "status": h.status, "location": h.location}
+                           for h in check.chain],
+        "elapsed_ms": check.elapsed_ms, "attempts": check.attempts,
+        "bytes_received": check.bytes_received, "content_type": check.content_type,
+        "etag": None if check.site else check.etag,
+        "last_modified": None if check.site else check.last_modified,
+        "probe": {"site": check.site, **(check.probe or {})} if check.site else {},
+    }
+
+
+def insert_checks(db: Database, run_id: int, checks: list[Check]) -> None:
+    """Write a batch of checks of run ``run_id`` in one transaction: their result rows, then
+    the new fingerprints (which count only once the run is complete)."""
+    prints = [fingerprints.row_values(c.fingerprint, c.resource_id, run_id, c.at)
+              for c in checks if c.fingerprint is not None]
+    with db.session() as s:
+        if checks:
+            s.execute(insert(CheckResult), [result_row(run_id, c) for c in checks])
+        fingerprints.insert_rows(s, prints)
+
+
 def load_states(session: Session, resource_ids: Iterable[int]) -> dict[int, ResourceState]:
     """Current states by resource id."""
     ids = list(resource_ids)
@@ -255,7 +272,7 @@ def finish_run(session: Session, run_id: int, status: str, checked: int, note: s
     counts = state_counts(session)
     run.status, run.finished_at, run.checked, run.note = status, utcnow(), checked, note
     run.hosts, run.hosts_unreachable = hosts, unreachable
-    for state in ("ok", "moved", "failing", "dead", "blocked", "unknown"):
+    for state in COUNT_ORDER:
         setattr(run, state, counts.get(state, 0))
     return run
 
@@ -276,17 +293,6 @@ def latest_run(db: Database, finished_only: bool = True) -> Run | None:
         stmt = stmt.where(Run.status != "running")
     with db.session() as s:
         return s.scalar(stmt)
-
-
-def status_rows(db: Database, state: str | None = None) -> list[tuple[Resource, ResourceState]]:
-    """Active resources with their states, in catalog order, optionally of one state."""
-    stmt = (select(Resource, ResourceState)
-            .join(ResourceState, ResourceState.resource_id == Resource.id)
-            .where(Resource.active.is_(True)).order_by(Resource.position, Resource.id))
-    if state:
-        stmt = stmt.where(ResourceState.state == state)
-    with db.session() as s:
-        return [(r, st) for r, st in s.execute(stmt)]
 
 
 def run_events(db: Database, run_id: int | None = None) -> list[tuple[Event, Resource]]:
@@ -333,21 +339,28 @@ STATUS_COLUMNS = (
 yields per row."""
 
 
-def status_values(db: Database) -> Iterator[Row[Any]]:
-    """Active resources with their states in catalog order, as plain rows of
-    :data:`STATUS_COLUMNS` followed by the resource id, streamed (one open connection until
-    exhausted or closed).
+def status_values(db: Database, state: str | None = None, resource_id: int | None = None,
+                  active_only: bool = True) -> Iterator[Row[Any]]:
+    """Resources with their states in catalog order (active ones, optionally only those in
+    ``state``, or only resource ``resource_id``), as plain rows of :data:`STATUS_COLUMNS`
+    followed by the resource id, streamed (one open connection until exhausted or closed).
 
     Times come **naive, in UTC** (as stored: no per-value conversion to aware datetimes).
     This is the report's read of every resource: as ``Resource`` + ``ResourceState`` ORM pairs
-    (:func:`status_rows`) 100,000 of them took about 9 s of CPU and most of a 520 MB peak;
+    (as ORM pairs) 100,000 of them took about 9 s of CPU and most of a 520 MB peak;
     these rows take about 1 s.
     """
     columns = [type_coerce(c, DateTime()).label(c.key) if isinstance(c.type, UTCDateTime)
                else c for c in STATUS_COLUMNS]
     stmt = (select(*columns, Resource.id)
             .join(ResourceState, ResourceState.resource_id == Resource.id)
-            .where(Resource.active.is_(True)).order_by(Resource.position, Resource.id))
+            .order_by(Resource.position, Resource.id))
+    if active_only:
+        stmt = stmt.where(Resource.active.is_(True))
+    if state is not None:
+        stmt = stmt.where(ResourceState.state == state)
+    if resource_id is not None:
+        stmt = stmt.where(Resource.id == resource_id)
     with db.engine.connect() as connection:
         yield from connection.execute(stmt)
 

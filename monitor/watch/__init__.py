@@ -1,37 +1,15 @@
 """The arXiv watch (SPEC §8): fetch new papers per category, dedupe, score, store suggestions.
 
-Public API:
-
-- :func:`watch` runs one watch and returns a :class:`WatchResult` (``.line()`` for the log);
-- triage lives in :mod:`monitor.watch.store` (``list_suggestions``, ``suggestion_object``,
-  ``accept``, ``reject``), re-exported here; CLI commands in :mod:`monitor.watch.cli`.
+- :mod:`monitor.watch.watcher`: :func:`watch` runs one watch and returns a ``WatchResult``
+  (``.line()`` for the log);
+- :mod:`monitor.watch.feed`: the category listings; :mod:`monitor.watch.score` and
+  :mod:`monitor.watch.profiles`: the ranking against the handbook's sections;
+- :mod:`monitor.watch.triage`: the dedupe rules, accept and reject.
 
 Incremental: per category, papers are read newest first back to the newest paper seen in an
 earlier run (table ``arxiv_cursors``) or ``arxiv.lookback_days`` before today, whichever is
 later. A category given up part way keeps its old cursor, so the next run reads it again.
+
+The watcher imports the ``arxiv`` package (and ``requests``): commands that do not watch do
+not import it.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from monitor.watch.store import accept, list_suggestions, reject, suggestion_object
-    from monitor.watch.watcher import ArxivUnavailable, WatchResult, watch
-
-__all__ = [
-    "ArxivUnavailable", "WatchResult", "accept", "list_suggestions", "reject",
-    "suggestion_object", "watch",
-]
-_HOME = {"accept": "store", "list_suggestions": "store", "reject": "store",
-         "suggestion_object": "store"}
-
-
-def __getattr__(name: str) -> Any:
-    """Load on first use: the watcher imports the ``arxiv`` package (and ``requests``), which
-    every other command would otherwise pay for at start."""
-    if name not in __all__:
-        raise AttributeError(f"module 'monitor.watch' has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f"monitor.watch.{_HOME.get(name, 'watcher')}"), name)

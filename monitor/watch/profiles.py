@@ -7,7 +7,7 @@ committed, so the watcher never reads ``../shared`` at run time::
 
     python -m monitor.watch.profiles ../shared/handbook -o monitor/data/sections.json
 
-Sections come from :func:`monitor.extract.extract` (the same section names as the catalog);
+Sections come from :func:`monitor.catalog.extract.extract` (the same section names as the catalog);
 a section's prose is the text of the source files its links were found in. Sections named in
 ``skip`` (default: the handbook's "Introduction") get no profile.
 """
@@ -25,7 +25,7 @@ from typing import Any
 from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 
-from monitor.extract import extract
+from monitor.catalog.extract import extract
 
 __all__ = ["PROFILE_FORMAT", "build_profiles", "main", "plain_text"]
 

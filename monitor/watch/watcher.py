@@ -7,32 +7,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import arxiv
-from sqlalchemy import select
 
+from monitor.errors import ArxivUnavailable
+from monitor.fetch.arxiv_api import make_client
+from monitor.store import suggestions as store
 from monitor.store.db import Database
-from monitor.store.models import ArxivCursor, Suggestion, utcnow
-from monitor.watch.fetch import (
-    ArxivUnavailable,
-    CategoryFetch,
-    Paper,
-    fetch_category,
-    make_client,
-)
+from monitor.watch.feed import CategoryFetch, Paper, fetch_category
 from monitor.watch.score import Score, Scorer
-from monitor.watch.store import (
-    accept,
-    catalog_urls,
-    cataloged_ids,
-    list_suggestions,
-    reject,
-    suggested_ids,
-    suggestion_object,
-)
+from monitor.watch.triage import catalog_urls, cataloged_ids
 
-__all__ = [
-    "ArxivUnavailable", "WatchResult", "accept", "list_suggestions", "reject",
-    "suggestion_object", "watch",
-]
+__all__ = ["ArxivUnavailable", "WatchResult", "watch"]
 
 
 @dataclass
@@ -74,7 +58,7 @@ def watch(db: Database, settings: Any, *, client: arxiv.Client | None = None,
           today: date | None = None, scorer: Scorer | None = None) -> WatchResult:
     """Run one watch over ``arxiv.categories`` and store the new suggestions.
 
-    ``client`` defaults to :func:`monitor.watch.fetch.make_client` (``arxiv.api_url``,
+    ``client`` defaults to :func:`monitor.fetch.arxiv_api.make_client` (``arxiv.api_url``,
     ``arxiv.delay_seconds``); ``today`` (UTC date) anchors ``arxiv.lookback_days``; ``scorer``
     defaults to the packaged section profiles with ``arxiv.keywords``. Raises ArxivUnavailable
     when the API could not be used at all (nothing fetched); ``CatalogError`` for an unreadable
@@ -89,14 +73,13 @@ def watch(db: Database, settings: Any, *, client: arxiv.Client | None = None,
     papers = merge_papers(f.papers for f in fetches)
     result.papers = len(papers)
     seen_in_catalog = cataloged_ids(catalog_urls(db, settings["catalog.path"]))
-    with db.session() as session:
-        suggested = suggested_ids(session)
-        fresh = [p for p in papers if p.arxiv_id not in seen_in_catalog | suggested]
-        result.cataloged = sum(p.arxiv_id in seen_in_catalog for p in papers)
-        result.already_suggested = len(papers) - len(fresh) - result.cataloged
-        kept = _rank(fresh, scorer or Scorer.default(settings["arxiv.keywords"]), settings, result)
-        session.add_all(_suggestion(p, s) for p, s in kept)
-        _advance_cursors(session, fetches)
+    suggested = store.suggested_ids(db)
+    fresh = [p for p in papers if p.arxiv_id not in seen_in_catalog | suggested]
+    result.cataloged = sum(p.arxiv_id in seen_in_catalog for p in papers)
+    result.already_suggested = len(papers) - len(fresh) - result.cataloged
+    kept = _rank(fresh, scorer or Scorer.default(settings["arxiv.keywords"]), settings, result)
+    newest = {f.category: f.newest for f in fetches if f.complete and f.newest is not None}
+    store.add_suggestions(db, (_suggestion(p, s) for p, s in kept), newest)
     result.new = len(kept)
     result.best = kept[0][1].value if kept else None
     return result
@@ -107,8 +90,7 @@ def _fetch_all(db: Database, settings: Any, client: arxiv.Client, categories: li
     """Fetch each category from its cutoff; raise ArxivUnavailable if nothing could be read."""
     lookback = datetime.combine(today - timedelta(days=settings["arxiv.lookback_days"]),
                                 time(0), UTC)
-    with db.session() as session:
-        cursors = {c.category: c.last_published for c in session.scalars(select(ArxivCursor))}
+    cursors = store.cursors(db)
     fetches: list[CategoryFetch] = []
     max_results = int(settings["arxiv.max_results"])
     for category in categories:
@@ -157,22 +139,9 @@ def _rank(papers: list[Paper], scorer: Scorer, settings: Any,
     return good[:limit]
 
 
-def _suggestion(paper: Paper, score: Score) -> Suggestion:
-    return Suggestion(arxiv_id=paper.arxiv_id, version=paper.version, title=paper.title,
-                      authors=list(paper.authors), abstract=paper.abstract,
-                      published=paper.published, categories=list(paper.categories),
-                      score=score.value, section=score.section,
-                      matched_terms=list(score.terms), status="new")
-
-
-def _advance_cursors(session: Any, fetches: list[CategoryFetch]) -> None:
-    """Move each completely read category's cursor to its newest paper (never backwards)."""
-    for fetch in fetches:
-        newest = fetch.newest
-        if not fetch.complete or newest is None:
-            continue
-        cursor = session.get(ArxivCursor, fetch.category)
-        if cursor is None:
-            session.add(ArxivCursor(category=fetch.category, last_published=newest))
-        elif newest > cursor.last_published:
-            cursor.last_published, cursor.updated_at = newest, utcnow()
+def _suggestion(paper: Paper, score: Score) -> dict[str, Any]:
+    return {"arxiv_id": paper.arxiv_id, "version": paper.version, "title": paper.title,
+            "authors": list(paper.authors), "abstract": paper.abstract,
+            "published": paper.published, "categories": list(paper.categories),
+            "score": score.value, "section": score.section, "matched_terms": list(score.terms),
+            "status": "new"}

@@ -1,6 +1,7 @@
-"""Triage from the web: one place for the form and API handlers to accept and reject.
+"""What the pages and the API share: the report of a run (with the configured ``[health]``
+policy, as the CLI renders it) and triage (accept, reject).
 
-Both run the blocking store calls in a worker thread under the application's triage lock, so
+Triage runs the blocking store calls in a worker thread under the application's triage lock, so
 two clicks cannot append the same paper to the catalog twice.
 """
 
@@ -11,13 +12,25 @@ from typing import Any
 
 from aiohttp import web
 
-from monitor.watch import store as triage
+from monitor.errors import SuggestionError, UnknownSuggestion
+from monitor.health import HealthPolicy
+from monitor.report import ReportData, build
+from monitor.report.model import suggestion_object
+from monitor.watch import triage
 from monitor.web.keys import DB, SETTINGS, TRIAGE_LOCK
 
 
-def http_status(exc: triage.SuggestionError) -> int:
+def report_data(app: web.Application, run_id: int | None) -> ReportData:
+    """The report data of ``run_id`` (the latest when None), read as ``monitor report`` reads
+    it: ``report.history_runs`` runs of history, the configured ``[health]`` policy. Blocking."""
+    settings = app[SETTINGS]
+    return build(app[DB], run_id, settings["report.history_runs"],
+                 HealthPolicy.from_settings(settings))
+
+
+def http_status(exc: SuggestionError) -> int:
     """404 for an unknown suggestion, 409 for one already decided or already cataloged."""
-    return 404 if isinstance(exc, triage.UnknownSuggestion) else 409
+    return 404 if isinstance(exc, UnknownSuggestion) else 409
 
 
 async def accept(app: web.Application, ident: str, section: str | None) -> dict[str, Any]:
@@ -29,11 +42,11 @@ async def accept(app: web.Application, ident: str, section: str | None) -> dict[
     catalog = app[SETTINGS]["catalog.path"]
     async with app[TRIAGE_LOCK]:
         done = await asyncio.to_thread(triage.accept, app[DB], ident, catalog, section)
-    return triage.suggestion_object(done)
+    return suggestion_object(done)
 
 
 async def reject(app: web.Application, ident: str, reason: str) -> dict[str, Any]:
     """Reject suggestion ``ident`` with ``reason``; returns its SPEC §10 object."""
     async with app[TRIAGE_LOCK]:
         done = await asyncio.to_thread(triage.reject, app[DB], ident, reason)
-    return triage.suggestion_object(done)
+    return suggestion_object(done)

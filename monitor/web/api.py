@@ -14,13 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from monitor.health import STATES
-from monitor.report import build
-from monitor.report.model import run_object, status_object
+from monitor.errors import SuggestionError
+from monitor.report.model import run_object, status_objects, suggestion_object
 from monitor.store import queries
-from monitor.watch import store as triage
+from monitor.store.suggestions import list_suggestions
+from monitor.vocabulary import STATES
 from monitor.web import actions
-from monitor.web.keys import DB, SETTINGS
+from monitor.web.keys import DB
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -37,8 +37,7 @@ async def get_status(request: web.Request) -> web.Response:
     state = request.query.get("state") or None
     if state is not None and state not in STATES:
         return _error(400, f"unknown state {state!r}; choose from {', '.join(STATES)}")
-    rows = await asyncio.to_thread(queries.status_rows, request.app[DB], state)
-    return _json([status_object(r, st) for r, st in rows])
+    return _json(await asyncio.to_thread(status_objects, request.app[DB], state))
 
 
 async def get_runs(request: web.Request) -> web.Response:
@@ -51,10 +50,10 @@ async def get_suggestions(request: web.Request) -> web.Response:
     """Suggestions, best first (optionally ``?status=new|accepted|rejected``)."""
     status = request.query.get("status") or None
     try:
-        rows = await asyncio.to_thread(triage.list_suggestions, request.app[DB], status)
-    except triage.SuggestionError as exc:
+        rows = await asyncio.to_thread(list_suggestions, request.app[DB], status)
+    except SuggestionError as exc:
         return _error(400, str(exc))
-    return _json([triage.suggestion_object(s) for s in rows])
+    return _json([suggestion_object(s) for s in rows])
 
 
 async def get_report(request: web.Request) -> web.Response:
@@ -63,8 +62,7 @@ async def get_report(request: web.Request) -> web.Response:
     if raw is not None and not raw.isdigit():
         return _error(400, "run must be a run id")
     run_id = int(raw) if raw else None
-    data = await asyncio.to_thread(build, request.app[DB], run_id,
-                                   request.app[SETTINGS]["report.history_runs"])
+    data = await asyncio.to_thread(actions.report_data, request.app, run_id)
     if run_id is not None and (data.run is None or data.run["id"] != run_id):
         return _error(404, f"no finished run {run_id}")
     return _json(data.as_json())
@@ -97,7 +95,7 @@ async def post_accept(request: web.Request) -> web.Response:
     section = _text(await _body(request), "section")
     try:
         done = await actions.accept(request.app, request.match_info["ident"], section)
-    except triage.SuggestionError as exc:
+    except SuggestionError as exc:
         return _error(actions.http_status(exc), str(exc))
     return _json(done)
 
@@ -107,7 +105,7 @@ async def post_reject(request: web.Request) -> web.Response:
     reason = _text(await _body(request), "reason") or ""
     try:
         done = await actions.reject(request.app, request.match_info["ident"], reason)
-    except triage.SuggestionError as exc:
+    except SuggestionError as exc:
         return _error(actions.http_status(exc), str(exc))
     return _json(done)
 

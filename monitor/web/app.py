@@ -149,8 +149,8 @@ def create_app(db: Database, settings: Settings, guard: Guard | None = None) -> 
 async def serve(db: Database, settings: Settings, db_url: str,
                 with_schedule: bool = False) -> None:
     """``monitor serve``: run the app (and the scheduler) until SIGTERM/SIGINT."""
-    from monitor.schedule import NightlySchedule
-    from monitor.signals import wait_for_stop
+    from monitor.pipeline.schedule import NightlySchedule
+    from monitor.pipeline.signals import wait_for_stop
 
     guard = Guard.for_bind(settings["serve.host"], configured_token(settings))
     runner = web.AppRunner(create_app(db, settings, guard), access_log_class=AccessLogger,

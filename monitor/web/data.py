@@ -1,39 +1,28 @@
 """Read models of the web pages that the report does not already provide.
 
-Plain dicts for the templates; every function takes a :class:`~monitor.store.db.Database`.
+Plain dicts for the templates, shaped from the store's reads (:mod:`monitor.store.reads`);
+every function takes a :class:`~monitor.store.db.Database`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
-from monitor.report.model import iso, status_object
-from monitor.store import queries
+from monitor.report.model import iso, run_object, status_items
+from monitor.store import queries, reads
 from monitor.store.db import Database
-from monitor.store.models import (
-    CheckResult,
-    Event,
-    Fingerprint,
-    Resource,
-    ResourceState,
-    Run,
-    Suggestion,
-)
+from monitor.store.models import CheckResult, Fingerprint
 
 
 def runs_page(db: Database, limit: int = 500) -> list[dict[str, Any]]:
     """Runs, newest first, as SPEC §10 run objects plus ``command`` and ``note``."""
-    from monitor.report.model import run_object
-
     return [run_object(r) | {"command": r.command, "note": r.note}
             for r in queries.list_runs(db, limit)]
 
 
 def resources_page(db: Database, state: str | None = None) -> list[dict[str, Any]]:
     """Active resources with their states (status objects plus ``id``), in catalog order."""
-    return [status_object(r, st) | {"id": r.id} for r, st in queries.status_rows(db, state)]
+    return [obj | {"id": rid} for rid, obj in status_items(db, state)]
 
 
 def _result(c: CheckResult, run_status: str) -> dict[str, Any]:
@@ -61,22 +50,15 @@ def resource_page(db: Database, resource_id: int, limit: int = 60) -> dict[str, 
 
     None when there is no such resource.
     """
-    with db.session() as s:
-        res = s.get(Resource, resource_id)
-        if res is None:
-            return None
-        st = s.get(ResourceState, resource_id) or ResourceState(state="unknown")
-        results = s.execute(
-            select(CheckResult, Run.status).join(Run, Run.id == CheckResult.run_id)
-            .where(CheckResult.resource_id == resource_id)
-            .order_by(CheckResult.id.desc()).limit(limit)).all()
-        events = list(s.scalars(select(Event).where(Event.resource_id == resource_id)
-                                .order_by(Event.id.desc()).limit(limit)))
-        prints = list(s.scalars(select(Fingerprint).where(Fingerprint.resource_id == resource_id)
-                                .order_by(Fingerprint.id)))
-    rows = [_result(c, status) for c, status in results]
+    found = reads.resource_history(db, resource_id, limit)
+    if found is None:
+        return None
+    active, results, events, prints = found
+    status = next((obj for _, obj in status_items(db, resource_id=resource_id,
+                                                  active_only=False)), None)
+    rows = [_result(c, run_status) for c, run_status in results]
     return {
-        "id": res.id, "active": res.active, "status": status_object(res, st),
+        "id": resource_id, "active": active, "status": status,
         "results": rows, "last": rows[0] if rows else None,
         "events": [{"run_id": e.run_id, "at": iso(e.at), "kind": e.kind, "detail": e.detail}
                    for e in events],
@@ -86,7 +68,4 @@ def resource_page(db: Database, resource_id: int, limit: int = 60) -> dict[str, 
 
 def sections(db: Database) -> list[str]:
     """Every section name of the catalog and of stored suggestions, sorted."""
-    with db.session() as s:
-        names = set(s.scalars(select(Resource.section).where(Resource.active.is_(True))))
-        names |= set(s.scalars(select(Suggestion.section)))
-    return sorted(n for n in names if n)
+    return reads.section_names(db)

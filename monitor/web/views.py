@@ -10,12 +10,13 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from monitor.health import STATES
-from monitor.report import FORMATS, build
-from monitor.report.model import iso
-from monitor.watch import store as triage
+from monitor.errors import SuggestionError
+from monitor.report import FORMATS
+from monitor.report.model import iso, suggestion_object
+from monitor.store.suggestions import list_suggestions
+from monitor.vocabulary import STATES
 from monitor.web import actions, data
-from monitor.web.keys import DB, GUARD, SETTINGS
+from monitor.web.keys import DB, GUARD
 from monitor.web.security import CSRF_FIELD, SESSION_COOKIE, browser_id, set_cookie
 
 NAV = (("/", "Report"), ("/runs", "Runs"), ("/resources", "Resources"),
@@ -41,8 +42,7 @@ def _int(request: web.Request, name: str) -> int:
 
 
 async def _report(request: web.Request, run_id: int | None) -> web.Response:
-    data_ = await asyncio.to_thread(build, request.app[DB], run_id,
-                                    request.app[SETTINGS]["report.history_runs"])
+    data_ = await asyncio.to_thread(actions.report_data, request.app, run_id)
     if run_id is not None and (data_.run is None or data_.run["id"] != run_id):
         raise web.HTTPNotFound(reason=f"no finished run {run_id}")
     page = FORMATS["html"](data_)
@@ -88,12 +88,12 @@ async def resource(request: web.Request) -> web.Response:
 
 
 def _queue(db: Any) -> dict[str, Any]:
-    rows = triage.list_suggestions(db)
-    new = [triage.suggestion_object(s) for s in rows if s.status == "new"]
+    rows = list_suggestions(db)
+    new = [suggestion_object(s) for s in rows if s.status == "new"]
     decided = sorted((s for s in rows if s.status != "new"),
                      key=lambda s: (s.decided_at or _EPOCH, s.id), reverse=True)
     return {"new": new, "sections": data.sections(db),
-            "decided": [triage.suggestion_object(s) | {"decided_at": iso(s.decided_at)}
+            "decided": [suggestion_object(s) | {"decided_at": iso(s.decided_at)}
                         for s in decided[:30]]}
 
 
@@ -117,7 +117,7 @@ async def _triage(request: web.Request, verb: str) -> web.Response:
                                         None if section is None else str(section).strip())
         else:
             done = await actions.reject(request.app, ident, str(form.get("reason", "")).strip())
-    except triage.SuggestionError as exc:
+    except SuggestionError as exc:
         return await suggestions(request, str(exc), actions.http_status(exc))
     raise web.HTTPSeeOther(f"/suggestions?done={done['id']}")
 

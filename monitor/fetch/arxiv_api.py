@@ -1,12 +1,13 @@
-"""Fetching new submissions per arXiv category with the ``arxiv`` package (SPEC §8).
+"""The arXiv API client (SPEC §7, §8), on the ``arxiv`` package: the watch's category listings
+(:mod:`monitor.watch.feed`) and the arXiv site's batched ``id_list`` query
+(:mod:`monitor.sites.arxiv`) both go through :class:`ArxivClient`.
 
-The arXiv API (https://info.arxiv.org/help/api/user-manual.html) is queried with
-``search_query=cat:<category>``, ``sortBy=submittedDate``, ``sortOrder=descending``, page by page
+The arXiv API (https://info.arxiv.org/help/api/user-manual.html) is queried page by page
 (``start``/``max_results``) through :class:`arxiv.Client`, which keeps ``delay_seconds`` between
 requests. arXiv's API Terms of Use (https://info.arxiv.org/help/api/tou.html) ask for "no more
 than one request every three seconds": the default ``arxiv.delay_seconds`` is 3.0; tests set 0.
 
-Known failure modes and what :class:`WatchClient` does about them:
+Known failure modes and what :class:`ArxivClient` does about them:
 
 - an empty page in the middle of the results (the package raises ``UnexpectedEmptyPageError``;
   the API is known to do this sporadically): retried;
@@ -21,22 +22,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import arxiv
 import requests
 from lxml import etree
 
-from monitor.errors import MonitorError
-from monitor.watch.identity import parse_arxiv_id
+from monitor.errors import ArxivQueryError, ArxivUnavailable
 
-__all__ = [
-    "RETRY_AFTER_CAP", "ArxivQueryError", "ArxivUnavailable", "CategoryFetch", "Paper",
-    "WatchClient", "fetch_category", "make_client",
-]
+__all__ = ["RETRY_AFTER_CAP", "ArxivClient", "describe_error", "error_entry_message",
+           "make_client"]
 
 log = logging.getLogger(__name__)
 
@@ -44,50 +40,6 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_AFTER_CAP = 60.0
 """Seconds: a longer ``Retry-After`` is not waited out in full."""
 _ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-class ArxivUnavailable(MonitorError):
-    """The arXiv API could not be used at all in this run (nothing was fetched). Exit 1."""
-
-
-class ArxivQueryError(Exception):
-    """The API answered with an error entry (``<title>Error</title>``); the message is its text."""
-
-
-@dataclass(frozen=True)
-class Paper:
-    """One arXiv submission as read from the API feed.
-
-    ``arxiv_id`` is versionless; ``published`` is the aware UTC time of version 1;
-    ``categories`` lists every category of the paper, primary first.
-    """
-
-    arxiv_id: str
-    version: int
-    title: str
-    abstract: str
-    authors: tuple[str, ...]
-    published: datetime
-    categories: tuple[str, ...]
-
-
-@dataclass
-class CategoryFetch:
-    """What one category gave in one run.
-
-    ``complete`` is true when the walk reached the cutoff, the end of the results or
-    ``max_results``; false when it was given up (``error`` says why).
-    """
-
-    category: str
-    papers: list[Paper] = field(default_factory=list)
-    complete: bool = True
-    error: str = ""
-
-    @property
-    def newest(self) -> datetime | None:
-        """The newest ``published`` time read, or None."""
-        return max((p.published for p in self.papers), default=None)
 
 
 class _TimeoutSession(requests.Session):
@@ -102,7 +54,7 @@ class _TimeoutSession(requests.Session):
         return super().request(*args, **kwargs)
 
 
-class WatchClient(arxiv.Client):
+class ArxivClient(arxiv.Client):
     """An :class:`arxiv.Client` pointed at ``api_url``, with backoff and clear API errors.
 
     ``page_size``: results per request (the API allows up to 2000); ``delay_seconds``: seconds
@@ -123,6 +75,18 @@ class WatchClient(arxiv.Client):
         self.last_response: requests.Response | None = None
         self._session = _TimeoutSession(timeout)
         self._session.hooks["response"].append(self._remember)
+
+    def by_ids(self, ids: list[str]) -> Iterator[arxiv.Result]:
+        """The API's entries for the versionless ``ids`` (one ``id_list`` query, paged).
+
+        Raises ArxivQueryError for an error feed (a malformed id names itself in the message),
+        ArxivUnavailable (with :func:`describe_error`'s words) when the API cannot be used.
+        """
+        search = arxiv.Search(id_list=ids, max_results=len(ids))
+        try:
+            yield from self.results(search)
+        except (arxiv.ArxivError, requests.RequestException) as err:
+            raise ArxivUnavailable(describe_error(err)) from err
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.requests_made += 1
@@ -178,51 +142,6 @@ def error_entry_message(body: bytes) -> str | None:
     return None
 
 
-def to_paper(result: arxiv.Result) -> Paper | None:
-    """A :class:`Paper` from a feed result, or None when its id is not an arXiv identifier."""
-    parsed = parse_arxiv_id(result.entry_id)
-    if parsed is None:
-        log.warning("skipping arXiv entry with unexpected id %r", result.entry_id)
-        return None
-    primary = result.primary_category
-    categories = ([primary] if primary else []) + [c for c in result.categories if c != primary]
-    return Paper(
-        arxiv_id=parsed[0],
-        version=parsed[1] or 1,
-        title=" ".join(result.title.split()),
-        abstract=" ".join(result.summary.split()),
-        authors=tuple(a.name for a in result.authors),
-        published=result.published,
-        categories=tuple(categories),
-    )
-
-
-def fetch_category(client: arxiv.Client, category: str, *, since: datetime,
-                   max_results: int) -> CategoryFetch:
-    """Read ``category`` newest first, keeping papers published strictly after ``since``.
-
-    Stops at the first paper at or before ``since`` (an aware datetime), after ``max_results``
-    papers, or at the end of the results. A failure that survives the client's retries
-    (``arxiv.ArxivError``, ``requests`` errors, :class:`ArxivQueryError`) ends the walk: the
-    result keeps the papers read so far, ``complete=False`` and ``error`` set. Never raises those.
-    """
-    search = arxiv.Search(query=f"cat:{category}", max_results=max_results,
-                          sort_by=arxiv.SortCriterion.SubmittedDate,
-                          sort_order=arxiv.SortOrder.Descending)
-    out = CategoryFetch(category)
-    try:
-        for result in client.results(search):
-            if result.published <= since:
-                break
-            paper = to_paper(result)
-            if paper is not None:
-                out.papers.append(paper)
-    except (arxiv.ArxivError, requests.RequestException, ArxivQueryError) as err:
-        out.complete = False
-        out.error = f"{category}: {describe_error(err)}; kept {len(out.papers)} papers read before"
-    return out
-
-
 def describe_error(err: Exception) -> str:
     """A one-line, human explanation of a fetch failure."""
     if isinstance(err, arxiv.HTTPError):
@@ -236,12 +155,12 @@ def describe_error(err: Exception) -> str:
     return str(err)
 
 
-def make_client(settings: Any, *, page_size: int | None = None) -> WatchClient:
-    """A :class:`WatchClient` from settings: ``arxiv.api_url``, ``arxiv.delay_seconds``,
+def make_client(settings: Any, *, page_size: int | None = None) -> ArxivClient:
+    """An :class:`ArxivClient` from settings: ``arxiv.api_url``, ``arxiv.delay_seconds``,
     ``http.retries``, ``http.timeout``; ``page_size`` defaults to ``arxiv.max_results`` capped at
     100 (the arxiv package's default page)."""
     size = page_size or max(1, min(int(settings["arxiv.max_results"]), 100))
-    return WatchClient(settings["arxiv.api_url"], page_size=size,
+    return ArxivClient(settings["arxiv.api_url"], page_size=size,
                        delay_seconds=float(settings["arxiv.delay_seconds"]),
                        retries=int(settings["http.retries"]),
                        timeout=float(settings["http.timeout"]))

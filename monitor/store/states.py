@@ -1,24 +1,23 @@
-"""``monitor ack URL... | --all-changed``: accept the current content as the new baseline.
-
-For each resource named (by its catalog URL or canonical URL), or every resource flagged
-changed (``changed_at`` set), the newest fingerprint becomes the baseline, ``changed_at`` is
-cleared and ``similarity`` is 1.0: the next run compares against what was just reviewed.
-Register with ``main.add_command(ack)`` in :mod:`monitor.cli`.
+"""Resource states outside the run's transaction: ``monitor ack`` (a reviewed page becomes the
+baseline, SPEC §7) and the Wayback Machine suggestions (which resources still need one, and
+storing an answer).
 """
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+from collections.abc import Iterable
+from datetime import datetime
 
-import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.sites import canonical_url
+from monitor.sites.wayback import Snapshot
 from monitor.store import fingerprints
 from monitor.store.db import Database
 from monitor.store.models import Resource, ResourceState
-from monitor.urls import InvalidURL, canonical_url
+from monitor.store.queries import load_states
+from monitor.urls import InvalidURL
 
 
 def _wanted(session: Session, urls: tuple[str, ...], all_changed: bool
@@ -70,20 +69,24 @@ def acknowledge(db: Database, urls: tuple[str, ...] = (), all_changed: bool = Fa
     return done, empty, unknown
 
 
-@click.command("ack")
-@click.argument("urls", nargs=-1)
-@click.option("--all-changed", is_flag=True,
-              help="Acknowledge every resource currently flagged changed.")
-@click.pass_obj
-def ack(ctx: Any, urls: tuple[str, ...], all_changed: bool) -> None:
-    """Accept the current content of changed resources as the new baseline."""
-    if bool(urls) == all_changed:
-        raise click.UsageError("give URLs or --all-changed (not both)")
-    done, empty, unknown = acknowledge(ctx.db, urls, all_changed)
-    for url in unknown:
-        click.echo(f"not in the catalog: {url}", err=True)
-    for url in empty:
-        click.echo(f"no content fingerprint yet: {url}", err=True)
-    click.echo(f"acknowledged {len(done)} resource(s)" + "".join(f"\n  {u}" for u in done))
-    if unknown and not done:
-        sys.exit(1)
+def needing_snapshot(db: Database, failing: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The ``(resource_id, url)`` among ``failing`` whose Wayback Machine copy was not asked for
+    yet (asked once per failure streak: :func:`record_snapshot` forgets it on recovery)."""
+    failing = list(failing)
+    with db.session() as s:
+        states = load_states(s, (rid for rid, _ in failing))
+        return [(rid, url) for rid, url in failing if (st := states.get(rid)) is not None
+                and st.suggested_url is None and "wayback" not in (st.probe or {})]
+
+
+def record_snapshot(st: ResourceState, outcome: str, at: datetime,
+                    snapshot: Snapshot | None) -> None:
+    """Store a Wayback answer as ``suggested_url`` (and that it was asked); forget both once the
+    resource is ``ok`` or ``moved`` again, so a later failure asks again."""
+    probe = dict(st.probe or {})
+    if outcome in ("ok", "moved") and ("wayback" in probe or st.suggested_url):
+        probe.pop("wayback", None)
+        st.probe, st.suggested_url = probe, None
+    elif snapshot is not None and snapshot.answered:
+        probe["wayback"] = {"asked_at": at.isoformat(), "timestamp": snapshot.timestamp}
+        st.probe, st.suggested_url = probe, snapshot.url

@@ -12,23 +12,33 @@ the freshness stage).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
-from monitor.classify import Outcome, is_network_error
-
-STATES = ("unknown", "ok", "moved", "failing", "dead", "blocked")
-EVENT_KINDS = ("went_failing", "went_dead", "recovered", "moved", "changed", "updated", "blocked")
+from monitor.config import Settings, default
+from monitor.vocabulary import NETWORK_ERRORS, EventDraft, Outcome
 
 
 @dataclass(frozen=True)
 class HealthPolicy:
-    """Thresholds from the ``[health]`` settings."""
+    """Thresholds of the ``[health]`` settings (SPEC §4; defaults from the settings table).
 
-    dead_after_runs: int = 3
-    dead_after_hours: float = 48.0
-    degraded_threshold: float = 0.8
+    ``dead_after_runs``: consecutive failing non-degraded runs before dead; ``dead_after_hours``:
+    hours the failing streak must span; ``degraded_threshold``: share (0-1) of hosts failing
+    with dns/connect/timeout that marks a run degraded; ``change_threshold``: text similarity
+    (0-1) below which a page has changed.
+    """
+
+    dead_after_runs: int = default("health.dead_after_runs")
+    dead_after_hours: float = default("health.dead_after_hours")
+    degraded_threshold: float = default("health.degraded_threshold")
+    change_threshold: float = default("health.change_threshold")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HealthPolicy:
+        """The configured policy (what every run, report and web page must use)."""
+        return cls(settings["health.dead_after_runs"], settings["health.dead_after_hours"],
+                   settings["health.degraded_threshold"], settings["health.change_threshold"])
 
 
 @dataclass(frozen=True)
@@ -40,14 +50,6 @@ class Health:
     failing_since: datetime | None = None
     last_ok_at: datetime | None = None
     final_url: str | None = None
-
-
-@dataclass(frozen=True)
-class EventDraft:
-    """An event to store: ``kind`` from EVENT_KINDS and a JSON-able ``detail``."""
-
-    kind: str
-    detail: dict[str, Any] = field(default_factory=dict)
 
 
 Transition = tuple[Health, list[EventDraft]]
@@ -102,7 +104,7 @@ def is_degraded(results: Iterable[tuple[str, Outcome]],
     """
     reachable: dict[str, bool] = {}
     for host, out in results:
-        down = out.outcome == "failing" and is_network_error(out.error)
+        down = out.outcome == "failing" and out.error in NETWORK_ERRORS
         reachable[host] = reachable.get(host, False) or not down
     hosts = len(reachable)
     unreachable = sum(1 for ok in reachable.values() if not ok)

@@ -14,7 +14,7 @@
   A child rather than a thread: the crawl and HTML parsing do not hold this process's GIL while
   the web UI serves; a crash or leak in a run cannot take the service down; and stopping a run
   is a signal the one-shot command already handles (SIGTERM: flush results, mark the run
-  ``aborted``, release the lock; see :mod:`monitor.signals`).
+  ``aborted``, release the lock; see :mod:`monitor.pipeline.signals`).
 - **Shutdown** (:meth:`NightlySchedule.shutdown`): stop scheduling, send SIGTERM to a running
   child and wait for it (SIGKILL after :data:`KILL_AFTER_SECONDS`).
 """
@@ -29,75 +29,22 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 
-from monitor.config import Settings
-from monitor.errors import EXIT_LOCKED, ConfigError
-from monitor.signals import EXIT_TERMINATED
+from monitor.config import Settings, cron_trigger
+from monitor.errors import EXIT_LOCKED
+from monitor.pipeline.signals import EXIT_TERMINATED
 
 log = logging.getLogger("monitor.schedule")
 
 JOB_ID = "nightly"
 MISFIRE_GRACE_SECONDS = 23 * 3600
 KILL_AFTER_SECONDS = 60.0
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 Job = Callable[[], Awaitable[Any]]
-
-
-def schedule_timezone(name: str) -> tzinfo:
-    """The ``schedule.timezone`` zone; ConfigError naming the key when unknown."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ConfigError(f"schedule.timezone: unknown time zone {name!r} "
-                          "(use an IANA name such as 'UTC' or 'Europe/Paris')") from err
-
-
-def _weekday_numbers(part: str) -> list[int]:
-    """Crontab days (0-7, 0 and 7 Sunday) of one comma-separated item: ``*``, ``N``, ``A-B``,
-    each optionally ``/STEP``."""
-    base, _, step = part.partition("/")
-    if base == "*":
-        first, last = 0, 6
-    elif "-" in base:
-        first, last = (int(x) for x in base.split("-", 1))
-    else:
-        first = int(base)
-        last = 6 if step else first
-    if not (0 <= first <= 7 and 0 <= last <= 7 and first <= last):
-        raise ValueError(f"day of week {part!r} out of range 0-7")
-    return list(range(first, last + 1, int(step) if step else 1))
-
-
-def crontab_weekdays(field: str) -> str:
-    """The day-of-week field of a crontab in APScheduler 3 terms (names, so 0 means Sunday).
-
-    Fields with names (``mon-fri``) or ``*`` / ``?`` are returned unchanged.
-    """
-    if field in ("*", "?") or any(c.isalpha() for c in field):
-        return field
-    days = sorted({n % 7 for part in field.split(",") for n in _weekday_numbers(part)})
-    return ",".join(_CRON_DAYS[n] for n in days)
-
-
-def cron_trigger(cron: str, timezone: str) -> CronTrigger:
-    """A trigger for crontab ``cron`` in ``timezone``; ConfigError naming the key when bad."""
-    zone = schedule_timezone(timezone)
-    fields = cron.split()
-    if len(fields) != 5:
-        raise ConfigError(f"schedule.cron: {cron!r} must have 5 fields "
-                          "(minute hour day-of-month month day-of-week)")
-    try:
-        return CronTrigger(minute=fields[0], hour=fields[1], day=fields[2], month=fields[3],
-                           day_of_week=crontab_weekdays(fields[4]), timezone=zone)
-    except ValueError as err:
-        raise ConfigError(f"schedule.cron: {cron!r}: {err}") from err
 
 
 def job_command(settings: Settings, db_url: str) -> tuple[list[str], dict[str, str]]:
@@ -253,7 +200,7 @@ class NightlySchedule:
 
 async def main(settings: Settings, db_url: str, once: bool = False) -> None:
     """``monitor schedule``: run until SIGTERM/SIGINT, then shut down gracefully."""
-    from monitor.signals import wait_for_stop
+    from monitor.pipeline.signals import wait_for_stop
 
     schedule = NightlySchedule.from_settings(settings, db_url)
     schedule.start(once)

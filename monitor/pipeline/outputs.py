@@ -1,8 +1,4 @@
-"""The nightly job (``monitor run``) and report writing.
-
-``run`` = check every link, watch arXiv, render reports. A failing arXiv watch (no network, API
-down) is reported and does not fail the job: the link check and the report still count.
-"""
+"""The files a run writes: its reports (SPEC §9), each written atomically."""
 
 from __future__ import annotations
 
@@ -12,11 +8,10 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from monitor import pipeline
 from monitor.config import Settings
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError
+from monitor.health import HealthPolicy
 from monitor.report import FORMATS, ReportData, build
-from monitor.store import queries
 from monitor.store.db import Database
 
 EXTENSIONS = {"html": "html", "md": "md", "json": "json"}
@@ -32,7 +27,7 @@ def write_report(db: Database, settings: Settings, fmt: str = "html", out: str |
     """
     if data is None:
         data = build(db, run_id, settings["report.history_runs"],
-                     pipeline.health_policy(settings))
+                     HealthPolicy.from_settings(settings))
     if run_id is not None and (data.run is None or data.run["id"] != run_id):
         raise ConfigError(f"--run {run_id}: no finished run with that id")
     text = FORMATS[fmt](data)
@@ -70,29 +65,11 @@ def _write(path: Path, text: str) -> str:
     return str(path)
 
 
-def _watch(db: Database, settings: Settings, run_id: int) -> Iterator[str]:
-    from monitor.watch import watch
-
-    try:
-        result = watch(db, settings)
-    except MonitorError as err:
-        line, complete = f"arxiv watch skipped: {err}", False
-    else:
-        line, complete = result.line(), not result.failures
-    if not complete:  # the report says so, not only the log
-        queries.add_run_note(db, run_id, line)
-    yield line
-
-
-def run(db: Database, settings: Settings, watch_arxiv: bool = True) -> Iterator[str]:
-    """The nightly job; yields one line per stage for the log."""
-    summary = pipeline.check(db, settings, settings["catalog.path"], command="run")
-    yield summary.line()
-    if watch_arxiv:
-        yield from _watch(db, settings, summary.run_id)
-    data = build(db, None, settings["report.history_runs"], pipeline.health_policy(settings))
-    for fmt in ("html", "md", "json"):  # one read of the database for the three formats
-        data_paths = write_report(db, settings, fmt, str(Path(settings["report.dir"]) /
-                                                         f"latest.{EXTENSIONS[fmt]}")
-                                  if fmt != "html" else None, data=data)
-        yield "wrote " + ", ".join(data_paths)
+def write_reports(db: Database, settings: Settings, policy: HealthPolicy) -> Iterator[str]:
+    """The nightly reports: ``report.dir/YYYY-MM-DD.html`` and ``index.html``, ``latest.md``,
+    ``latest.json``, from one read of the database; yields a "wrote ..." line per format."""
+    data = build(db, None, settings["report.history_runs"], policy)
+    for fmt in ("html", "md", "json"):
+        out = None if fmt == "html" else str(Path(settings["report.dir"]) /
+                                             f"latest.{EXTENSIONS[fmt]}")
+        yield "wrote " + ", ".join(write_report(db, settings, fmt, out, data=data))

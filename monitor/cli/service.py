@@ -1,7 +1,7 @@
 """The long-running commands: ``monitor schedule`` and ``monitor serve`` (SPEC §3).
 
-Standalone click commands over the :class:`monitor.cli.Context`; ``monitor.cli`` registers them
-with ``main.add_command``. Both log to standard error and stop gracefully on SIGTERM/SIGINT.
+Standalone click commands over the :class:`monitor.cli.context.Context`, registered by
+:mod:`monitor.cli`. Both log to standard error and stop gracefully on SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    from monitor.cli import Context
+from monitor.cli.context import Context
 
 
 def log_to_stderr() -> None:
@@ -37,9 +35,10 @@ def schedule(ctx: Context, once: bool) -> None:
     Logs the next fire time at start and after each run; SIGTERM or Ctrl-C stops it, letting a
     running job write what it checked and mark its run aborted.
     """
-    from monitor import schedule as nightly_schedule
+    from monitor.config import cron_trigger
+    from monitor.pipeline import schedule as nightly_schedule
 
-    nightly_schedule.cron_trigger(ctx.settings["schedule.cron"],
+    cron_trigger(ctx.settings["schedule.cron"],
                                   ctx.settings["schedule.timezone"])  # ConfigError first
     ctx.db  # noqa: B018 - fail now (exit 1) when the database is unreachable, and migrate
     log_to_stderr()
@@ -58,7 +57,7 @@ def serve(ctx: Context, host: str | None, port: int | None, with_schedule: bool)
 
     Bound to anything but loopback it needs a token (MONITOR_TOKEN or serve.token).
     """
-    from monitor.schedule import cron_trigger
+    from monitor.config import cron_trigger
     from monitor.web import serve as run_server
     from monitor.web.security import Guard, configured_token
 

@@ -20,8 +20,10 @@ from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from monitor.catalog import CatalogError, CatalogProblem, CatalogRow, guess_kind
-from monitor.urls import InvalidURL, canonical_url
+from monitor.catalog.csvfile import CatalogError, CatalogProblem, CatalogRow
+from monitor.catalog.kinds import guess_kind
+from monitor.sites import canonical_url
+from monitor.urls import InvalidURL
 
 
 def extract(paths: Sequence[str | Path]) -> tuple[list[CatalogRow], list[CatalogProblem]]:

@@ -1,10 +1,9 @@
-"""The catalog: a CSV of links keyed by canonical URL (SPEC §5), and its extraction from Markdown.
+"""The catalog file: a CSV of links keyed by canonical URL (SPEC §5).
 
 - :func:`load_catalog` / :func:`read_catalog_text` read a catalog; bad rows become
   :class:`CatalogProblem` values (with the physical line number) and are skipped; a file that is
   not a usable CSV at all raises :class:`CatalogError` (exit 3).
 - :func:`write_catalog` and :func:`append_row` write one.
-- :func:`guess_kind` classifies a URL; extraction from Markdown is in :mod:`monitor.extract`.
 """
 
 from __future__ import annotations
@@ -17,26 +16,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit
 
+from monitor.catalog.kinds import guess_kind
 from monitor.errors import EXIT_CONFIG, MonitorError
-from monitor.urls import (
-    InvalidURL,
-    arxiv_id,
-    canonical_url,
-    github_repo,
-    host_of,
-    youtube_playlist_id,
-    youtube_video_id,
-)
+from monitor.sites import canonical_url
+from monitor.urls import InvalidURL
+from monitor.vocabulary import KINDS
 
 __all__ = [
-    "KINDS", "KNOWN_COLUMNS", "CatalogError", "CatalogProblem", "CatalogRow", "append_row",
-    "guess_kind", "load_catalog", "read_catalog_text", "write_catalog",
+    "KNOWN_COLUMNS", "CatalogError", "CatalogProblem", "CatalogRow", "append_row",
+    "load_catalog", "read_catalog_text", "write_catalog",
 ]
 
-KINDS = ("paper", "video", "playlist", "channel", "blog", "docs", "course", "book", "repo", "site",
-         "other")
 KNOWN_COLUMNS = ("url", "title", "section", "chapter", "kind", "source", "added", "notes")
 MAX_URL_LENGTH = 2048  # longer URLs are refused by many servers and do not fit the index
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.+\-Z]{0,20})?$")
@@ -110,7 +101,7 @@ def read_catalog_text(
     """Parse catalog CSV ``text``; ``path`` only labels problems and errors.
 
     Row rules: blank lines are ignored; a row with more non-empty fields than the header, an
-    empty or invalid URL (:func:`monitor.urls.canonical_url`), or a canonical URL already seen
+    empty or invalid URL (:func:`monitor.sites.canonical_url`), or a canonical URL already seen
     (``"duplicate of line N"``) is a problem and skipped; missing trailing fields are empty; an
     unknown ``kind`` is replaced by :func:`guess_kind` and reported; an empty one is guessed.
     Raises CatalogError for a NUL byte, a CSV syntax error, no header, or no ``url`` column.
@@ -269,69 +260,3 @@ def append_row(path: str | Path, row_fields: dict[str, str]) -> None:
     prefix = newline if data and not data.endswith((b"\n", b"\r")) else ""
     with open(path, "ab") as stream:
         stream.write((prefix + out.getvalue()).encode("utf-8"))
-
-
-# ---------------------------------------------------------------- kinds
-
-_HOST_KINDS: tuple[tuple[str, str], ...] = (
-    # (regex on host, kind); first match wins
-    (r"(^|\.)(openreview\.net|aclanthology\.org|proceedings\.neurips\.cc|papers\.nips\.cc"
-     r"|proceedings\.mlr\.press|jmlr\.org|dl\.acm\.org|aclweb\.org)$", "paper"),
-    (r"(^|\.)(coursera\.org|edx\.org|udacity\.com|deeplearning\.ai|course\.fast\.ai)$", "course"),
-    (r"^docs\.google\.com$", "site"),
-    (r"(^docs\.|readthedocs\.(io|org)$|\.readthedocs\.)", "docs"),
-    (r"(^|\.)(medium\.com|substack\.com|distill\.pub|towardsdatascience\.com)$|blog", "blog"),
-    (r"(^|\.)(deeplearningbook\.org|d2l\.ai)$|book", "book"),
-)
-_PATH_KINDS: tuple[tuple[str, str], ...] = (
-    # (regex on path, kind), tried after the host table
-    (r"/docs?(/|$)|/documentation(/|$)", "docs"),
-    (r"/class/|/courses?(/|$|-)|^/~?cs\d+", "course"),
-    (r"/blog(/|$)|/posts?/|/\d{4}/\d{2}/", "blog"),
-    (r"/books?(/|$)", "book"),
-)
-_CHANNEL_PATH = re.compile(r"^/(@[^/]+|c/|channel/|user/)")
-
-
-def guess_kind(url: str, title: str = "") -> str:
-    """Guess a catalog ``kind`` from a URL (and title); ``"other"`` for an invalid URL.
-
-    Rules, first match wins: arXiv -> paper; YouTube video -> video, playlist -> playlist,
-    ``/@name``, ``/c/``, ``/channel/``, ``/user/`` -> channel; GitHub repository -> repo;
-    ``.pdf`` -> book when the title says book/textbook, else paper; then the host table and the
-    path table above (papers, courses, docs, blogs, books); ``*.github.io`` below the root ->
-    blog; else site.
-    """
-    try:
-        canonical = canonical_url(url)
-        host = host_of(canonical)
-    except InvalidURL:
-        return "other"
-    path = urlsplit(canonical).path
-    special = _special_kind(canonical, host, path, title)
-    if special:
-        return special
-    for table, subject in ((_HOST_KINDS, host), (_PATH_KINDS, path)):
-        for pattern, kind in table:
-            if re.search(pattern, subject):
-                return kind
-    return "blog" if host.endswith(".github.io") and path.strip("/") else "site"
-
-
-def _special_kind(url: str, host: str, path: str, title: str) -> str | None:
-    if arxiv_id(url):
-        return "paper"
-    if youtube_video_id(url):
-        return "video"
-    if youtube_playlist_id(url):
-        return "playlist"
-    if host == "www.youtube.com" and _CHANNEL_PATH.match(path):
-        return "channel"
-    if github_repo(url):
-        return "repo"
-    if path.lower().endswith(".pdf"):
-        return "book" if re.search(r"\b(text)?book\b", title, re.I) else "paper"
-    return None
-
-
-# ---------------------------------------------------------------- extraction

@@ -1,22 +1,19 @@
 """Click commands of the arXiv watch: ``monitor arxiv`` and ``monitor suggestions ...`` (SPEC §3).
 
-Standalone click objects; ``monitor.cli`` registers them with ``main.add_command(arxiv)`` and
-``main.add_command(suggestions)``. Each takes the ``Context`` of ``monitor.cli`` (``ctx.db``,
-``ctx.settings``) through ``click.pass_obj``. Errors are ``MonitorError`` subclasses, turned into
-a message and exit code by the main group (exit 1 for triage errors, unknown ids included).
+Standalone click objects registered by :mod:`monitor.cli`; each takes the
+:class:`~monitor.cli.context.Context` (``ctx.db``, ``ctx.settings``) through ``click.pass_obj``.
+Errors are ``MonitorError`` subclasses, turned into a message and exit code by the main group (exit
+1 for triage errors, unknown ids included).
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import click
 
-from monitor.watch.store import STATUSES
-
-if TYPE_CHECKING:
-    from monitor.cli import Context
+from monitor.cli.context import Context
+from monitor.vocabulary import SUGGESTION_STATUSES as STATUSES
 
 __all__ = ["arxiv", "suggestions"]
 
@@ -28,7 +25,7 @@ __all__ = ["arxiv", "suggestions"]
 @click.pass_obj
 def arxiv(ctx: Context, api_url: str | None, categories: tuple[str, ...]) -> None:
     """Fetch new papers from the watched categories, score them, store suggestions."""
-    from monitor.watch import watch
+    from monitor.watch.watcher import watch
 
     if api_url:
         ctx.settings.set("arxiv.api_url", api_url)
@@ -49,7 +46,8 @@ def suggestions() -> None:
 @click.pass_obj
 def suggestions_list(ctx: Context, as_json: bool, status: str | None) -> None:
     """Suggestions, best score first: id, score, status, arXiv id, title, explanation."""
-    from monitor.watch.store import list_suggestions, suggestion_object
+    from monitor.report.model import suggestion_object
+    from monitor.store.suggestions import list_suggestions
 
     rows = [suggestion_object(s) for s in list_suggestions(ctx.db, status)]
     if as_json:
@@ -70,7 +68,7 @@ def suggestions_accept(ctx: Context, ident: str, section: str | None) -> None:
 
     ID is the suggestion's id or its arXiv identifier (any version).
     """
-    from monitor.watch.store import accept
+    from monitor.watch.triage import accept
 
     path = ctx.settings["catalog.path"]
     s = accept(ctx.db, ident, path, section=section)
@@ -86,7 +84,7 @@ def suggestions_reject(ctx: Context, ident: str, reason: str) -> None:
 
     ID is the suggestion's id or its arXiv identifier (any version).
     """
-    from monitor.watch.store import reject
+    from monitor.watch.triage import reject
 
     s = reject(ctx.db, ident, reason)
     click.echo(f"rejected {s.arxiv_id}" + (f" ({reason})" if reason else ""))

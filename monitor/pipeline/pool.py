@@ -19,7 +19,7 @@ import sys
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from monitor.fingerprint import Fingerprint, fingerprint
+from monitor.classify.fingerprint import Fingerprint, fingerprint
 
 BATCH_JOBS = 16  # bodies per pool task
 BATCH_DELAY = 0.02  # seconds a partial batch waits for more bodies
@@ -49,7 +49,7 @@ def _pool_worker_init(parent: int) -> None:
 
 
 def fingerprint_batch(jobs: list[Job]) -> list[Fingerprint | None]:
-    """In a pool worker: :func:`monitor.fingerprint.fingerprint` of every job, in order
+    """In a pool worker: :func:`monitor.classify.fingerprint.fingerprint` of every job, in order
     (it never raises: a job cannot fail its batch)."""
     return [fingerprint(*job) for job in jobs]
 
@@ -72,7 +72,7 @@ class FingerprintBatches:
 
     async def fingerprint(self, body: bytes, content_type: str | None,
                           url: str) -> Fingerprint | None:
-        """The fingerprint of one body (see :func:`monitor.fingerprint.fingerprint`)."""
+        """The fingerprint of one body (see :func:`monitor.classify.fingerprint.fingerprint`)."""
         loop = asyncio.get_running_loop()
         if self._broken:
             return await loop.run_in_executor(None, fingerprint, body, content_type, url)

@@ -1,0 +1,205 @@
+"""The orchestrator: one run, from the catalog to the report (SPEC §3 ``run`` and ``check``).
+
+:func:`run_once` is the one place that knows the order of the stages::
+
+    catalog -> [site prepare] -> fetch or probe -> classify -> fingerprint -> store
+            -> [wayback] -> health + site events + freshness -> [arXiv watch] -> report
+
+Each stage is called once per run, in one event loop; the ``[health]`` policy is read once and
+"degraded" decided once. Results and new fingerprints are written in batches as they arrive
+(:class:`~monitor.pipeline.crawl.ResultSink`), so a killed run keeps what it checked; states
+change only in the one transaction at the end (:func:`monitor.store.apply.apply_run`). A crash
+or SIGTERM before it leaves every state as it was and marks the run ``aborted``; the next start
+marks a run left ``running`` by a SIGKILL aborted too. Fingerprints written mid-run count only
+once their run is ``complete`` (:mod:`monitor.store.fingerprints`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from monitor import sites
+from monitor.catalog import CatalogProblem, load_catalog
+from monitor.classify import classify
+from monitor.config import Settings
+from monitor.errors import MonitorError
+from monitor.fetch import Fetcher, FetchOptions
+from monitor.health import HealthPolicy, is_degraded
+from monitor.pipeline.crawl import ResultSink, crawl
+from monitor.pipeline.outputs import write_reports
+from monitor.sites import ProbeContext, wayback
+from monitor.sites.base import ArxivLookup
+from monitor.store import fingerprints, lock, queries, states
+from monitor.store.apply import RunVerdict, apply_run
+from monitor.store.db import Database
+from monitor.vocabulary import COUNT_ORDER, Check, Target
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class CheckSummary:
+    """What one run's check did, for the one-line summary and the exit code."""
+
+    run_id: int
+    status: str
+    checked: int
+    counts: dict[str, int]
+    problems: list[CatalogProblem]
+    events: int
+    seconds: float
+    hosts: int = 0
+    unreachable: int = 0
+    bytes_received: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        states = " ".join(f"{k} {self.counts.get(k, 0)}" for k in COUNT_ORDER)
+        text = (f"run {self.run_id} {self.status}: checked {self.checked} in "
+                f"{self.seconds:.1f} s; {states}; {self.events} events")
+        if self.problems:
+            text += f"; {len(self.problems)} catalog problems (listed above)"
+        if self.status == "degraded":
+            text += (f"\nthe network looked down: {self.unreachable} of {self.hosts} hosts "
+                     "unreachable; no resource was marked failing or dead")
+        return "\n".join([text, *(f"note: {n}" for n in self.notes)])
+
+
+def run_once(db: Database, settings: Settings, *, command: str = "run", watch: bool = True,
+             report: bool = True, log: Log = print,
+             on_problem: Callable[[CatalogProblem], None] | None = None) -> CheckSummary:
+    """One run: sync the catalog and check every active resource (``check``), then, for the
+    nightly job (``run``), watch arXiv and write the reports. ``log`` gets one line per stage.
+
+    Raises CatalogError (exit 3) for an unreadable catalog, RunLocked (exit 75) when another run
+    holds the lock, DatabaseError when the database goes away.
+    """
+    started = time.monotonic()
+    policy = HealthPolicy.from_settings(settings)
+    rows, problems = load_catalog(settings["catalog.path"])                     # catalog
+    for problem in problems:
+        (on_problem or _print_problem)(problem)
+    with _locked(db):
+        queries.abort_stale_runs(db)
+        queries.sync_catalog(db, rows)
+        del rows  # not needed past the sync: free them for the crawl (~500 bytes per row)
+        run_id = queries.start_run(db, command, os.getpid())
+        with _interrupted_marks_aborted(db, run_id) as sink:
+            verdict, snapshots, notes = asyncio.run(                            # fetch, classify
+                _check(db, settings, policy, queries.active_targets(db), sink))
+            events = apply_run(db, run_id, sink.checked, verdict, policy, snapshots)  # health
+    with db.session() as s:
+        counts = queries.state_counts(s)
+    summary = CheckSummary(run_id, verdict.status, len(sink.checked), counts, problems, events,
+                           time.monotonic() - started, verdict.hosts, verdict.unreachable,
+                           sink.bytes_received, notes)
+    log(summary.line())
+    if watch:
+        log(_watch(db, settings, run_id))                                       # arXiv watch
+    if report:
+        for line in write_reports(db, settings, policy):                        # report
+            log(line)
+    return summary
+
+
+async def _check(db: Database, settings: Settings, policy: HealthPolicy, targets: list[Target],
+                 sink: ResultSink) -> tuple[RunVerdict, dict[int, wayback.Snapshot], list[str]]:
+    """Prepare the sites, crawl, decide degraded, ask the Wayback Machine about new failures:
+    the run's one event loop. Returns the verdict, the snapshots found and the run's notes."""
+    ctx = ProbeContext(None, settings, classify, functools.partial(_arxiv_client, settings))
+    advance, stop = _progress_bar(len(targets))
+    try:
+        sites.prepare(targets, settings, ctx)
+        async with Fetcher(FetchOptions.from_settings(settings)) as fetcher:
+            ctx.fetcher = fetcher
+            await crawl(targets, fetcher, ctx, sink, advance, fingerprints.latest_map(db))
+            del targets  # the checks keep what the health stage needs
+            degraded, hosts, unreachable = is_degraded(
+                ((c.host, c.outcome) for c in sink.checked), policy)
+            snapshots = {} if degraded else await _replacements(db, fetcher, sink.checked)
+    finally:
+        stop()
+    return RunVerdict(degraded, hosts, unreachable, "; ".join(ctx.notes)), snapshots, ctx.notes
+
+
+def _arxiv_client(settings: Settings, size: int) -> ArxivLookup:
+    """The arXiv API client of the arXiv site's batch query (imports the ``arxiv`` package
+    only for catalogs that have papers)."""
+    from monitor.fetch.arxiv_api import make_client
+
+    return make_client(settings, page_size=size)
+
+
+async def _replacements(db: Database, fetcher: Fetcher,
+                        checked: list[Check]) -> dict[int, wayback.Snapshot]:
+    """Ask the Wayback Machine once per resource that becomes failing."""
+    needed = states.needing_snapshot(
+        db, [(c.resource_id, c.url) for c in checked if c.outcome.outcome == "failing"])
+    found = await wayback.suggest(fetcher, sorted({url for _, url in needed}))
+    return {rid: found[url] for rid, url in needed}
+
+
+@contextlib.contextmanager
+def _locked(db: Database) -> Iterator[None]:
+    lock.acquire(db)
+    try:
+        yield
+    finally:
+        lock.release(db)
+
+
+@contextlib.contextmanager
+def _interrupted_marks_aborted(db: Database, run_id: int) -> Iterator[ResultSink]:
+    """A result sink with its writer thread; on any exception (SIGTERM, Ctrl-C, crash) the
+    results so far are kept and the run is marked ``aborted``; states are not touched, so the
+    database stays as it was before the run."""
+    writer = ThreadPoolExecutor(1, thread_name_prefix="monitor-writer")
+    sink = ResultSink(db, run_id, writer)
+    try:
+        yield sink
+    except BaseException:  # its transaction rolled back: states are as before the run
+        try:
+            sink.flush()
+        finally:
+            queries.mark_aborted(db, run_id, "interrupted")
+        raise
+    finally:
+        writer.shutdown(wait=True)
+
+
+def _watch(db: Database, settings: Settings, run_id: int) -> str:
+    """The arXiv watch; a failure is noted on the run (the report says so) and never fails it."""
+    from monitor.watch.watcher import watch
+
+    try:
+        result = watch(db, settings)
+    except MonitorError as err:
+        line, complete = f"arxiv watch skipped: {err}", False
+    else:
+        line, complete = result.line(), not result.failures
+    if not complete:  # the report says so, not only the log
+        queries.add_run_note(db, run_id, line)
+    return line
+
+
+def _progress_bar(total: int) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
+    if not sys.stderr.isatty() or total == 0:
+        return None, lambda: None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task("checking", total=total)
+    bar.start()
+    return (lambda n: bar.advance(task, n)), bar.stop
+
+
+def _print_problem(problem: CatalogProblem) -> None:
+    print(f"warning: {problem}", file=sys.stderr)
