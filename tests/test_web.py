@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
@@ -385,3 +388,29 @@ async def test_security_headers_on_every_response(client: TestClient, site: Site
         assert_headers(response)
     assert [r.status for r in responses[-4:]] == [403, 303, 405, 303]
     assert "<script" not in await responses[0].text()
+
+
+def test_web_and_cli_replay_an_earlier_run_with_the_configured_health_policy(
+        simweb: SimWeb, tmp_path: Path, db: Database, db_url: str) -> None:  # noqa: F811
+    """An earlier run is replayed with the ``[health]`` of the configuration, by the CLI and the
+    web UI alike (the web UI once used the defaults, so the two disagreed about what was dead)."""
+    simweb.route("gone.test", "/x", status=404, body=b"<title>Not Found</title>")
+    simweb.route("ok.test", "/", body=b"<title>Fine</title><p>fine</p>")
+    catalog = write_catalog(tmp_path / "catalog.csv", ["https://gone.test/x", "https://ok.test/"])
+    config = write_config(tmp_path / "monitor.toml", simweb, catalog={"path": str(catalog)},
+                          health={"dead_after_runs": 2, "dead_after_hours": 0.0})
+    for _ in range(3):
+        assert monitor(db_url, config, "check").exit_code == 0
+    cli = monitor(db_url, config, "report", "--format", "json", "--run", "2", "--out", "-")
+    cli_states = {r["url"]: r["state"] for r in json.loads(cli.stdout)["resources"]}
+    assert cli_states["https://gone.test/x"] == "dead"  # 2 failures: dead under this policy
+
+    async def web() -> tuple[dict[str, Any], str]:
+        app = create_app(db, load_settings(str(config)), Guard())
+        async with TestClient(TestServer(app)) as c:
+            return (await (await c.get("/api/report?run=2")).json(),
+                    await (await c.get("/runs/2")).text())
+
+    api, page = asyncio.run(web())
+    assert {r["url"]: r["state"] for r in api["resources"]} == cli_states
+    assert 'class="dead"' in page or "newly dead" in page

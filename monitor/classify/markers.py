@@ -11,6 +11,8 @@ regex runs (26x faster on ordinary pages, which contain none). Evidence for each
 
 from __future__ import annotations
 
+import functools
+
 from monitor.sites import site_markers
 from monitor.sites.base import Marker
 from monitor.sites.base import body_marker as _b
@@ -39,5 +41,14 @@ GENERIC: tuple[Marker, ...] = (
 )
 """Markers that apply on any host, whatever the site."""
 
-MARKERS: tuple[Marker, ...] = (*site_markers(), *GENERIC)
-"""Every marker, in the order they are tried."""
+
+
+@functools.cache
+def all_markers() -> tuple[Marker, ...]:
+    """Every marker, in the order they are tried: the sites' (registry order), then
+    :data:`GENERIC`."""
+    return (*site_markers(), *GENERIC)
+
+
+MARKERS: tuple[Marker, ...] = all_markers()
+"""Every marker, in the order they are tried (as found at import)."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from monitor.classify.markers import MARKERS
+from monitor.classify.markers import all_markers
 from monitor.sites import canonical_url
 from monitor.sites.base import Marker, find_marker, page_title
 from monitor.urls import InvalidURL
@@ -51,8 +51,9 @@ def is_network_error(error: str | None) -> bool:
 
 
 def match_marker(url: str, body: bytes, verdict: str | None = None) -> Marker | None:
-    """The first marker of ``MARKERS`` (optionally of one verdict) that matches the page."""
-    return find_marker(MARKERS, url, body, verdict)
+    """The first marker of every marker (:func:`~monitor.classify.markers.all_markers`),
+    optionally of one verdict, that matches the page."""
+    return find_marker(all_markers(), url, body, verdict)
 
 
 def _redirected(result: FetchResult) -> bool:

@@ -15,13 +15,13 @@ import sys
 from typing import Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
 from monitor.cli.context import Context, pass_ctx
 from monitor.config import database_url, load_settings
 from monitor.errors import EXIT_CONFIG, EXIT_FAILED, MonitorError
 from monitor.pipeline.signals import exit_on_sigterm
+from monitor.store.db import SQLError
 
 
 class MonitorGroup(click.Group):
@@ -37,7 +37,7 @@ class MonitorGroup(click.Group):
         except MonitorError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
-        except SQLAlchemyError as err:  # the database went away or refused a write
+        except SQLError as err:  # the database went away or refused a write
             click.echo(f"error: database: {getattr(err, 'orig', None) or err}", err=True)
             sys.exit(EXIT_FAILED)
         except click.UsageError as err:

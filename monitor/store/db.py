@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import ConfigError, DatabaseError
 
+SQLError = exc.SQLAlchemyError
+"""Any error of the database layer (the CLI reports it as a failed job, exit 1)."""
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
