@@ -95,7 +95,8 @@ class SmtpSink:
 
     def authenticate(self, server: SMTP, session: Any, envelope: Any, mechanism: str,
                      data: Any) -> AuthResult:
-        return AuthResult(success=(data.login, data.password) == (self.user, self.password))
+        ok = (data.login, data.password) == (self.user, self.password)
+        return AuthResult(success=ok, handled=False)  # the server answers 535 itself
 
     def factory(self) -> SMTP:
         return SMTP(self, hostname="smtp.test", authenticator=self.authenticate,
@@ -110,16 +111,19 @@ class SmtpSink:
 
 @dataclass
 class Hook:
-    """A webhook receiver: answers ``status`` and keeps every request it got."""
+    """A webhook receiver: answers 500 to the first ``fail_first`` requests, then ``status``;
+    keeps every request it got."""
 
     status: int = 200
+    fail_first: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests.append({"path": request.path, "headers": dict(request.headers),
                               "json": await request.json()})
-        return web.json_response({}, status=self.status)
+        failing = len(self.requests) <= self.fail_first
+        return web.json_response({}, status=500 if failing else self.status)
 
     def app(self) -> web.Application:
         app = web.Application()

@@ -9,9 +9,10 @@ fails is tried once more after ``retry_delay`` seconds.
 **Logging.** apprise logs to the ``apprise`` logger, and some of its lines carry secrets: the
 ``json://`` plugin logs the full POST URL at DEBUG (a webhook token in its path), e-mail logs
 the user name, and requests/urllib3 log request paths. While a channel is sent, the ``apprise``,
-``urllib3`` and ``requests_oauthlib`` loggers do not propagate to the application's handlers;
-apprise's warnings are kept only to explain a failure, scrubbed of every part of the URL
-(:func:`monitor.notify.safe.scrub`). Our own lines go to the ``monitor.notify`` logger and show
+``urllib3`` and ``requests_oauthlib`` loggers do not propagate to the application's handlers
+(``apprise`` is set to DEBUG meanwhile, for its "Socket Exception" details); apprise's last
+warning and low-level error are kept only to explain a failure, scrubbed of every part of the
+URL (:func:`monitor.notify.safe.scrub`). Our own lines go to the ``monitor.notify`` logger and show
 a channel as its scheme and host only.
 
 **Timeouts.** apprise's own: a plugin's ``cto`` (connect) and ``rto`` (read) URL parameters,
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Iterator
 
@@ -34,15 +36,28 @@ QUIET_LOGGERS = ("apprise", "urllib3", "requests_oauthlib")
 
 
 class _Keep(logging.Handler):
-    """Keeps the messages of apprise's warnings and errors (never emitted anywhere)."""
+    """Keeps apprise's warnings and its "Socket Exception" details (never emitted anywhere)."""
 
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
+        super().__init__(logging.DEBUG)
+        self.warnings: list[str] = []
+        self.details: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         with contextlib.suppress(Exception):
-            self.messages.append(record.getMessage())
+            text = record.getMessage()
+            if record.levelno >= logging.WARNING:
+                self.warnings.append(text)
+            elif text.startswith("Socket Exception:"):
+                self.details.append(text.removeprefix("Socket Exception:").strip())
+
+    def why(self) -> str:
+        """The last warning and, when apprise logged one, the last low-level error."""
+        why = self.warnings[-1].rstrip(".") if self.warnings else "not delivered"
+        if self.details:
+            errno = re.search(r"\[Errno -?\d+\][^\"')]*", self.details[-1])
+            why += f": {errno.group(0) if errno else self.details[-1]}"
+        return why
 
 
 @contextlib.contextmanager
@@ -52,13 +67,16 @@ def quiet_libraries() -> Iterator[_Keep]:
     keep = _Keep()
     loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
     saved = [lg.propagate for lg in loggers]
+    level = loggers[0].level
     for lg in loggers:
         lg.propagate = False
+    loggers[0].setLevel(logging.DEBUG)  # for the "Socket Exception" details
     loggers[0].addHandler(keep)
     try:
         yield keep
     finally:
         loggers[0].removeHandler(keep)
+        loggers[0].setLevel(level)
         for lg, propagate in zip(loggers, saved, strict=True):
             lg.propagate = propagate
 
@@ -76,7 +94,7 @@ def _attempt(url: str, message: Message) -> tuple[bool | None, str]:
                                     body_format=apprise.NotifyFormat.MARKDOWN))
         except Exception as err:  # a plugin bug must not stop the other channels
             return False, f"apprise raised {type(err).__name__}"
-    return ok, "" if ok else (keep.messages[-1] if keep.messages else "not delivered")
+    return ok, "" if ok else keep.why()
 
 
 def send_one(url: str, message: Message, retry_delay: float = 2.0,

@@ -27,12 +27,12 @@ import re
 from dataclasses import dataclass
 
 from monitor.notify.digest import STATES, Digest, DigestEvent, DigestSuggestion
+from monitor.notify.policy import ACTION_ORDER as URGENCY
 from monitor.notify.safe import md_text, md_url, one_line, redact_url, safe_url, unping
 
 GITHUB_BODY_LIMIT = 65_536
 MAX_ITEMS = 8
 MAX_PAPERS = 5
-URGENCY = ("went_dead", "moved", "anchor_missing", "changed", "updated")
 LABELS = {"went_dead": "dead", "moved": "moved", "anchor_missing": "anchor gone",
           "changed": "changed", "updated": "updated"}
 TITLE_WORDS = {"went_dead": "dead", "moved": "moved", "anchor_missing": "anchors gone",

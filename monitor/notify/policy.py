@@ -21,11 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from monitor.notify.digest import ACTION_KINDS, Digest
+from monitor.notify.digest import Digest
 
 When = Literal["action", "always", "never"]
 WHEN_VALUES: tuple[str, ...] = ("action", "always", "never")
 OUTSTANDING_STATES = ("dead", "moved")
+ACTION_ORDER = ("went_dead", "moved", "anchor_missing", "changed", "updated")  # most urgent first
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Decision:
 
 def news(digest: Digest, min_suggestions: int = 1, min_score: float = 0.0) -> list[str]:
     """What in the run needs the maintainer, in words; empty on a quiet night."""
-    found = [f"{n} {kind.replace('_', ' ')}" for kind in sorted(ACTION_KINDS)
+    found = [f"{n} {kind.replace('_', ' ')}" for kind in ACTION_ORDER
              if (n := len(digest.events_of(kind)))]
     good = [s for s in digest.suggestions if s.score >= min_score]
     if min_suggestions > 0 and len(good) >= min_suggestions:
