@@ -139,7 +139,9 @@ class FakeGitHub:
 
     Checks ``Authorization: Bearer <token>`` (401 otherwise), pages the issue list
     ``page_size`` at a time with a ``Link`` header, rejects bodies over 65,536 characters (422)
-    and answers the queued ``forced`` responses first: ``(status, headers)``.
+    and answers the queued ``forced`` responses first: ``(status, headers)``. With
+    ``drop_labels`` it drops the labels of a new issue, as GitHub does for a token that cannot
+    push.
     """
 
     token: str
@@ -148,6 +150,7 @@ class FakeGitHub:
     comments: dict[int, list[str]] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
     forced: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    drop_labels: bool = False
     port: int = 0
 
     def add(self, title: str, labels: list[str], state: str = "open", pr: bool = False) -> dict:
@@ -196,7 +199,7 @@ class FakeGitHub:
         data = await request.json()
         if len(data.get("body", "")) > BODY_LIMIT:
             return web.json_response({"message": "Validation Failed"}, status=422)
-        issue = self.add(data["title"], data.get("labels", []))
+        issue = self.add(data["title"], [] if self.drop_labels else data.get("labels", []))
         issue["body"] = data["body"]
         return web.json_response(issue, status=201)
 
