@@ -13,14 +13,23 @@ import pytest
 
 from monitor.notify import Delivery, NotifyConfig, deliver
 from monitor.notify.channels import quiet_libraries
-from tests.notify_fakes import Hook, LoopThread, SmtpSink, loop_thread, night, wait_for
+from tests.notify_fakes import (
+    FakeGitHub,
+    Hook,
+    LoopThread,
+    SmtpSink,
+    loop_thread,
+    night,
+    wait_for,
+)
 
 __all__ = ["loop_thread"]
 
 SMTP_PASSWORD = "smtp-Pa55word-9f3a"
 HOOK_PASSWORD = "hook-Pa55word-77c1"
 HOOK_TOKEN = "whk-T0ken-1b2c3d4e5f"
-SECRETS = (SMTP_PASSWORD, HOOK_PASSWORD, HOOK_TOKEN)
+GITHUB_TOKEN = "ghp_Secr3tT0kenOfTheChannelsTest000000"
+SECRETS = (SMTP_PASSWORD, HOOK_PASSWORD, HOOK_TOKEN, GITHUB_TOKEN)
 ACTION = (("went_dead", "https://dead.example.org/paper"), ("moved", "https://old.example.org"))
 
 
@@ -172,3 +181,18 @@ def test_apprise_itself_would_log_the_token(channels: Channels,
     with quiet_libraries():
         assert sender.notify(body="x", title="y")
     assert HOOK_TOKEN not in caplog.text
+
+
+def test_every_channel_and_the_issue_in_one_night(channels: Channels, loop_thread: LoopThread,
+                                                  scan: list[object]) -> None:
+    gh = FakeGitHub(GITHUB_TOKEN)
+    gh.port = loop_thread.serve_app(gh.app())
+    cfg = NotifyConfig(urls=[channels.mailto], urls_env="NOTIFY_URLS", retry_delay=0,
+                       github_repo="o/r", github_api_url=f"http://127.0.0.1:{gh.port}",
+                       env={"NOTIFY_URLS": channels.json, "GITHUB_TOKEN": GITHUB_TOKEN})
+    result = deliver(cfg, night(1, events=ACTION, dead=1, moved=1, report="# Report\n"))
+    scan.extend([result, result.line(), result.note(), cfg])
+    assert [o.line() for o in result.outcomes] == [
+        "mailto://127.0.0.1: sent", "json://127.0.0.1: sent", "github:o/r: created issue #1"]
+    assert gh.issues[0]["body"] == "# Report\n" and result.ok and result.note() == ""
+    assert result.line().startswith("notify (1 went dead, 1 moved): mailto://127.0.0.1: sent")

@@ -86,10 +86,10 @@ def _attempt(url: str, message: Message) -> tuple[bool | None, str]:
     import apprise  # imported here: loading its plugins takes a fraction of a second
 
     with quiet_libraries() as keep:
-        sender = apprise.Apprise()
-        if not sender.add(url):
-            return None, "not a usable apprise URL (unknown scheme or missing part)"
         try:
+            sender = apprise.Apprise()
+            if not sender.add(url):
+                return None, "not a usable apprise URL (unknown scheme or missing part)"
             ok = bool(sender.notify(body=message.body, title=message.title,
                                     body_format=apprise.NotifyFormat.MARKDOWN))
         except Exception as err:  # a plugin bug must not stop the other channels

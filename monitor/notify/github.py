@@ -146,7 +146,8 @@ def open_issues(target: Target) -> list[dict[str, Any]]:
         page = resp.json()
         if not isinstance(page, list):
             raise GitHubError("the issue list is not a JSON list")
-        found += [i for i in page if isinstance(i, dict) and "pull_request" not in i]
+        found += [i for i in page if isinstance(i, dict) and "pull_request" not in i
+                  and isinstance(i.get("number"), int)]
         url = _next_page(resp, target)
     raise GitHubError(f"more than {MAX_PAGES} pages of open issues labelled {target.label!r}")
 
@@ -158,7 +159,8 @@ def _issue_url(target: Target, number: int, tail: str = "") -> str:
 def _create(target: Target, title: str, body: str) -> ChannelOutcome:
     resp = _call(target, "POST", f"{target.api_url}/repos/{target.repo}/issues",
                  {"title": title, "body": body, "labels": [target.label]})
-    issue = resp.json() or {}
+    issue = resp.json()
+    issue = issue if isinstance(issue, dict) else {}
     number, link = issue.get("number"), str(issue.get("html_url") or "")
     labels = {str(lb.get("name")) for lb in issue.get("labels", []) if isinstance(lb, dict)}
     if target.label not in labels:
@@ -171,7 +173,8 @@ def _create(target: Target, title: str, body: str) -> ChannelOutcome:
 def _update(target: Target, issue: dict[str, Any], title: str, body: str) -> ChannelOutcome:
     number = issue["number"]
     resp = _call(target, "PATCH", _issue_url(target, number), {"title": title, "body": body})
-    link = str((resp.json() or {}).get("html_url") or issue.get("html_url") or "")
+    data = resp.json()
+    link = str((data if isinstance(data, dict) else issue).get("html_url") or "")
     return ChannelOutcome(target.channel, True, f"updated issue #{number}", url=link)
 
 
@@ -191,6 +194,9 @@ def _guarded(target: Target, action: Callable[[], ChannelOutcome]) -> ChannelOut
         return action()
     except GitHubError as err:
         return ChannelOutcome(target.channel, False, "failed", str(err))
+    except Exception as err:  # an answer of an unexpected shape: never out of the module
+        return ChannelOutcome(target.channel, False, "failed",
+                              f"unexpected answer from GitHub ({type(err).__name__})")
 
 
 def roll_issue(target: Target, want: str, title: str, body: str,
