@@ -19,7 +19,6 @@ from monitor.notify import channels, github, message
 from monitor.notify.config import ChannelOutcome, Delivery, NotifyConfig
 from monitor.notify.digest import (
     ACTION_KINDS,
-    EVENT_KINDS,
     Digest,
     DigestEvent,
     DigestSuggestion,
@@ -28,6 +27,7 @@ from monitor.notify.digest import (
 )
 from monitor.notify.message import Message, compose
 from monitor.notify.policy import WHEN_VALUES, Decision, decide
+from monitor.vocabulary import EVENT_KINDS
 
 log = logging.getLogger("monitor.notify")
 

@@ -5,9 +5,6 @@
 functions of it, and tests build one by hand. :func:`digest_from_report` builds one from the
 SPEC §10 JSON shapes that the report already has (``run``, ``resources``, ``events``,
 ``suggestions``).
-
-The vocabularies below (states, event kinds, run statuses) repeat SPEC §6 and §10; once
-``monitor/vocabulary.py`` exists they should be imported from there.
 """
 
 from __future__ import annotations
@@ -18,11 +15,10 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-STATES = ("ok", "moved", "failing", "dead", "blocked", "unknown")
-EVENT_KINDS = ("went_failing", "went_dead", "recovered", "moved", "changed", "updated",
-               "blocked", "anchor_missing")
+from monitor.vocabulary import COUNT_ORDER as STATES
+
 ACTION_KINDS = frozenset({"went_dead", "moved", "changed", "updated", "anchor_missing"})
-RUN_STATUSES = ("complete", "degraded", "aborted")
+"""The events that need the maintainer (SPEC §13 ``when = "action"``)."""
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
