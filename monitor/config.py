@@ -38,6 +38,7 @@ class Setting:
     help: str
     low: float | None = 0  # smallest allowed number (inclusive); None = no bound
     high: float | None = None  # largest allowed number (inclusive)
+    choices: tuple[str, ...] = ()  # the allowed strings, when only some are
 
     @property
     def key(self) -> str:
@@ -77,6 +78,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("arxiv", "keywords", [], "extra terms that raise a paper's score"),
     Setting("report", "dir", "reports", "directory of rendered reports"),
     Setting("report", "history_runs", 30, "runs shown in the trend", 1),
+    Setting("report", "base_url", "", "where the reports are served, for links in notifications"),
+    Setting("notify", "urls", [],
+            "apprise URLs of the channels (mailto://, slack://, json://, ...)"),
+    Setting("notify", "urls_env", "",
+            "environment variable holding more apprise URLs, space-separated"),
+    Setting("notify", "when", "action", "when to send: action, always or never",
+            choices=("action", "always", "never")),
+    Setting("notify", "min_suggestions", 1,
+            "new suggestions that make a night worth a message (0: never on their own)", 0),
+    Setting("notify.github", "repo", "",
+            "owner/name of the rolling GitHub issue (token from GITHUB_TOKEN)"),
+    Setting("notify.github", "api_url", "https://api.github.com",
+            "GitHub REST API root (GitHub Enterprise: https://HOST/api/v3)"),
+    Setting("notify.github", "label", "monitor", "label that marks the rolling issue"),
     Setting("schedule", "cron", "0 3 * * *", "crontab expression of the nightly run"),
     Setting("schedule", "timezone", "UTC", "time zone of the cron expression"),
     Setting("serve", "host", "127.0.0.1", "address the web UI binds to"),
@@ -85,6 +100,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
+_SECTIONS = frozenset(s.section for s in SETTINGS)
 _CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
@@ -131,6 +147,9 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
                           f"got {value!r}")
     if isinstance(value, int | float) and not isinstance(value, bool):
         _check_bounds(setting, value, where)
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(f"{where}: {setting.key} must be one of "
+                          f"{', '.join(setting.choices)}, got {value!r}")
     for text in value if isinstance(value, list) else [value]:
         if isinstance(text, str) and _CONTROL.search(text):
             raise ConfigError(f"{where}: {setting.key} must not hold control characters "
@@ -170,6 +189,25 @@ def parse_toml(data: Mapping[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
+def _flatten_tables(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``[a.b]`` tables (TOML nests them in ``[a]``) as top-level sections named ``a.b``, for
+    the sections the settings table has (``notify.github``)."""
+    out: dict[str, Any] = {}
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            out[section] = table
+            continue
+        flat = {}
+        for name, value in table.items():
+            if isinstance(value, dict) and f"{section}.{name}" in _SECTIONS:
+                out[f"{section}.{name}"] = value
+            else:
+                flat[name] = value
+        if flat or section in _SECTIONS:
+            out[section] = flat
+    return out
+
+
 def load_settings(path: str | None = None) -> Settings:
     """Read ``path`` (or ``$MONITOR_CONFIG``, or ``./monitor.toml`` if present) over defaults.
 
@@ -186,7 +224,7 @@ def load_settings(path: str | None = None) -> Settings:
         data = tomllib.loads(candidate.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{candidate}: {exc}") from exc
-    settings.values.update(parse_toml(data, str(candidate)))
+    settings.values.update(parse_toml(_flatten_tables(data), str(candidate)))
     settings.source = str(candidate)
     _check_schedule(settings)
     return settings

@@ -80,7 +80,7 @@ def test_crontab_line_is_five_valid_fields_and_a_monitor_run() -> None:
         ".venv/bin/monitor", "run"]
 
 
-def test_github_actions_workflow_runs_nightly_and_posts_an_issue() -> None:
+def test_github_actions_workflow_runs_nightly_and_keeps_one_rolling_issue() -> None:
     yaml = pytest.importorskip("yaml", reason="PyYAML is not installed")
     flow = yaml.safe_load((DEPLOY / "github-actions-nightly.yml").read_text(encoding="utf-8"))
     triggers = flow.get("on", flow.get(True))  # YAML 1.1 reads a bare `on` as true
@@ -90,9 +90,11 @@ def test_github_actions_workflow_runs_nightly_and_posts_an_issue() -> None:
     steps = flow["jobs"]["run"]["steps"]
     runs = [s.get("run", "") for s in steps]
     assert any(r.strip() == "monitor run" for r in runs)
-    post = next(s for s in steps if "gh issue create" in s.get("run", ""))
-    assert "--body-file" in post["run"] and "reports/latest.md" in post["run"]
-    assert post["env"]["GH_TOKEN"]
+    assert not any("gh issue" in r for r in runs)  # never an issue a night: monitor rolls one
+    job_env = flow["jobs"]["run"]["env"]
+    assert job_env["GITHUB_TOKEN"] and job_env["MONITOR_CONFIG"] == ".monitor-ci.toml"
+    configure = next(r for r in runs if "[notify.github]" in r.replace("\\", ""))
+    assert "$GITHUB_REPOSITORY" in configure
     for step in steps:
         assert set(step) <= {"name", "uses", "with", "run", "env", "if", "id"}, step
         assert ("uses" in step) != ("run" in step), step

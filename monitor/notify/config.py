@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from monitor.notify.policy import Decision
 
@@ -53,6 +54,23 @@ class NotifyConfig:
     def __repr__(self) -> str:
         return (f"NotifyConfig({len(self.channel_urls())} channel(s), when={self.when!r}, "
                 f"github_repo={self.github_repo!r})")
+
+    @classmethod
+    def from_settings(cls, settings: Any, env: Mapping[str, str]) -> NotifyConfig:
+        """``[notify]``, ``[notify.github]`` and ``arxiv.min_score`` (a suggestion counts toward
+        ``min_suggestions`` when it was worth suggesting at all) of ``settings``."""
+        return cls(urls=settings["notify.urls"], urls_env=settings["notify.urls_env"],
+                   when=settings["notify.when"], min_suggestions=settings["notify.min_suggestions"],
+                   min_score=settings["arxiv.min_score"],
+                   github_repo=settings["notify.github.repo"],
+                   github_api_url=settings["notify.github.api_url"],
+                   github_label=settings["notify.github.label"], env=env,
+                   timeout=min(float(settings["http.timeout"]), 60.0))
+
+    @property
+    def configured(self) -> bool:
+        """True when there is any channel (a URL or the GitHub issue)."""
+        return bool(self.channel_urls() or self.github_repo)
 
     def channel_urls(self) -> list[str]:
         """``urls`` then the URLs in ``env[urls_env]``, in order, without repeats."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -65,11 +64,15 @@ def _write(path: Path, text: str) -> str:
     return str(path)
 
 
-def write_reports(db: Database, settings: Settings, policy: HealthPolicy) -> Iterator[str]:
+def write_reports(db: Database, settings: Settings,
+                  policy: HealthPolicy) -> tuple[ReportData, list[str]]:
     """The nightly reports: ``report.dir/YYYY-MM-DD.html`` and ``index.html``, ``latest.md``,
-    ``latest.json``, from one read of the database; yields a "wrote ..." line per format."""
+    ``latest.json``, from one read of the database. Returns the data and a "wrote ..." line per
+    format."""
     data = build(db, None, settings["report.history_runs"], policy)
+    lines = []
     for fmt in ("html", "md", "json"):
         out = None if fmt == "html" else str(Path(settings["report.dir"]) /
                                              f"latest.{EXTENSIONS[fmt]}")
-        yield "wrote " + ", ".join(write_report(db, settings, fmt, out, data=data))
+        lines.append("wrote " + ", ".join(write_report(db, settings, fmt, out, data=data)))
+    return data, lines

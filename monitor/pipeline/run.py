@@ -35,6 +35,7 @@ from monitor.fetch import Fetcher, FetchOptions
 from monitor.health import HealthPolicy, is_degraded
 from monitor.pipeline.crawl import ResultSink, crawl
 from monitor.pipeline.outputs import write_reports
+from monitor.report import ReportData
 from monitor.sites import ProbeContext, wayback
 from monitor.sites.base import ArxivLookup
 from monitor.store import fingerprints, lock, queries, states
@@ -105,8 +106,10 @@ def run_once(db: Database, settings: Settings, *, command: str = "run", watch: b
     if watch:
         log(_watch(db, settings, run_id))                                       # arXiv watch
     if report:
-        for line in write_reports(db, settings, policy):                        # report
+        data, lines = write_reports(db, settings, policy)                       # report
+        for line in lines:
             log(line)
+        _notify(db, settings, policy, data, log)                                # notify
     return summary
 
 
@@ -175,12 +178,25 @@ def _interrupted_marks_aborted(db: Database, run_id: int) -> Iterator[ResultSink
         writer.shutdown(wait=True)
 
 
+def _notify(db: Database, settings: Settings, policy: HealthPolicy, data: ReportData,
+            log: Log) -> None:
+    """Tell the maintainer when the run calls for it (:mod:`monitor.notify`); a failed channel is
+    noted on the run, and the reports are written again so that their header says so."""
+    from monitor.notify.of_run import notify_run
+
+    delivery = notify_run(db, settings, data)
+    if delivery.decision is not None:
+        log(delivery.line())
+    if delivery.note():
+        write_reports(db, settings, policy)
+
+
 def _watch(db: Database, settings: Settings, run_id: int) -> str:
     """The arXiv watch; a failure is noted on the run (the report says so) and never fails it."""
     from monitor.watch.watcher import watch
 
     try:
-        result = watch(db, settings)
+        result = watch(db, settings, run_id=run_id)
     except MonitorError as err:
         line, complete = f"arxiv watch skipped: {err}", False
     else:

@@ -72,7 +72,7 @@ def run_object(run: Run) -> dict[str, Any]:
     return {
         "id": run.id, "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
         "status": run.status, "checked": run.checked, "ok": run.ok, "moved": run.moved,
-        "failing": run.failing, "dead": run.dead, "blocked": run.blocked,
+        "failing": run.failing, "dead": run.dead, "blocked": run.blocked, "note": run.note,
     }
 
 

@@ -10,6 +10,7 @@ Tables (created only by the Alembic migrations in ``migrations/``):
 - ``fingerprints``: content fingerprints per check (text fingerprint, raw hash, extractor version).
 - ``suggestions`` and ``arxiv_cursors``: the arXiv watch and its triage queue.
 - ``locks``: the database-level run lock.
+- ``notifications``: what each notification channel answered, per run (SPEC §13).
 
 All times are stored as UTC and returned as timezone-aware ``datetime`` objects
 (:class:`UTCDateTime`), so SQLite and PostgreSQL behave the same.
@@ -242,3 +243,24 @@ class Lock(Base):
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(Base):
+    """What one notification channel answered for one run (or a test message, ``run_id``
+    None). ``channel`` is what may be shown of it (scheme and host, or ``github:owner/name``:
+    never a credential); ``detail`` what was done (``sent``, ``updated issue #7``, ``failed``);
+    ``error`` why it failed, without any secret."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_channel", "channel", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    channel: Mapped[str] = mapped_column(Text)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)

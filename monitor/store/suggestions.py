@@ -60,8 +60,10 @@ def add_suggestions(db: Database, rows: Iterable[Mapping[str, Any]],
     return len(fresh)
 
 
-def list_suggestions(db: Database, status: str | None = None) -> list[Suggestion]:
-    """Suggestions, best score first (then newest); only ``status`` when given.
+def list_suggestions(db: Database, status: str | None = None,
+                     run_id: int | None = None) -> list[Suggestion]:
+    """Suggestions, best score first (then newest); only ``status`` when given, only those
+    first suggested by run ``run_id`` when given.
 
     Raises SuggestionError for a status outside :data:`~monitor.vocabulary.SUGGESTION_STATUSES`.
     """
@@ -72,6 +74,8 @@ def list_suggestions(db: Database, status: str | None = None) -> list[Suggestion
                                         Suggestion.id)
     if status is not None:
         query = query.where(Suggestion.status == status)
+    if run_id is not None:
+        query = query.where(Suggestion.run_id == run_id)
     with db.session() as session:
         return list(session.scalars(query))
 

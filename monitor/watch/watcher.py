@@ -55,8 +55,10 @@ class WatchResult:
 
 
 def watch(db: Database, settings: Any, *, client: arxiv.Client | None = None,
-          today: date | None = None, scorer: Scorer | None = None) -> WatchResult:
-    """Run one watch over ``arxiv.categories`` and store the new suggestions.
+          today: date | None = None, scorer: Scorer | None = None,
+          run_id: int | None = None) -> WatchResult:
+    """Run one watch over ``arxiv.categories`` and store the new suggestions (marked as
+    suggested by run ``run_id`` when the watch is part of a run).
 
     ``client`` defaults to :func:`monitor.fetch.arxiv_api.make_client` (``arxiv.api_url``,
     ``arxiv.delay_seconds``); ``today`` (UTC date) anchors ``arxiv.lookback_days``; ``scorer``
@@ -79,7 +81,7 @@ def watch(db: Database, settings: Any, *, client: arxiv.Client | None = None,
     result.already_suggested = len(papers) - len(fresh) - result.cataloged
     kept = _rank(fresh, scorer or Scorer.default(settings["arxiv.keywords"]), settings, result)
     newest = {f.category: f.newest for f in fetches if f.complete and f.newest is not None}
-    store.add_suggestions(db, (_suggestion(p, s) for p, s in kept), newest)
+    store.add_suggestions(db, (_suggestion(p, s) | {"run_id": run_id} for p, s in kept), newest)
     result.new = len(kept)
     result.best = kept[0][1].value if kept else None
     return result

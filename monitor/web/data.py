@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.report.model import iso, run_object, status_items
+from monitor.store import notifications as store_notifications
 from monitor.store import queries, reads
 from monitor.store.db import Database
 from monitor.store.models import CheckResult, Fingerprint
@@ -18,6 +19,14 @@ def runs_page(db: Database, limit: int = 500) -> list[dict[str, Any]]:
     """Runs, newest first, as SPEC §10 run objects plus ``command`` and ``note``."""
     return [run_object(r) | {"command": r.command, "note": r.note}
             for r in queries.list_runs(db, limit)]
+
+
+def notifications(db: Database) -> list[dict[str, Any]]:
+    """The last notification of each channel (SPEC §13): channel (scheme and host only), when,
+    run, whether it got through, what was done and why it failed."""
+    return [{"channel": n.channel, "at": iso(n.at), "run_id": n.run_id, "ok": n.ok,
+             "detail": n.detail, "error": n.error, "url": n.url}
+            for n in store_notifications.latest_per_channel(db)]
 
 
 def resources_page(db: Database, state: str | None = None) -> list[dict[str, Any]]:

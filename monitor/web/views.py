@@ -66,7 +66,8 @@ async def run_report(request: web.Request) -> web.Response:
 async def runs(request: web.Request) -> web.Response:
     """Past runs with links to their reports."""
     rows = await asyncio.to_thread(data.runs_page, request.app[DB])
-    return render(request, "runs.html.j2", {"runs": rows})
+    channels = await asyncio.to_thread(data.notifications, request.app[DB])
+    return render(request, "runs.html.j2", {"runs": rows, "channels": channels})
 
 
 async def resources(request: web.Request) -> web.Response:
