@@ -1,0 +1,1 @@
+"""Fixes of the catalog sources (issue 12)."""
