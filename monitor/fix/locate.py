@@ -44,9 +44,10 @@ class Link:
     line holding the URL (a definition's line for a reference link). ``span``: byte offsets
     ``(start, end)`` of the URL in the file, surrounding whitespace left out, or None when the
     URL could not be found in the bytes. ``href``: the URL as extraction reads it; ``raw``:
-    the bytes of ``span`` decoded, as written. ``form``: ``inline``, ``angle``, ``reference``,
-    ``definition``, ``autolink`` or ``html``. ``quote``: an HTML value's quote (``"``, ``'``,
-    ``""``). ``in_table``: the link is in a table cell (``|`` must be escaped).
+    the bytes of ``span`` decoded, as written. ``form``: ``inline``, ``reference``,
+    ``definition``, ``autolink`` or ``html``; ``angle``: the destination is written ``<url>``
+    (inline, reference, definition). ``quote``: an HTML value's quote (``"``, ``'``, ``""``).
+    ``in_table``: the link is in a table cell (``|`` must be escaped).
     """
 
     line: int
@@ -57,6 +58,7 @@ class Link:
     form: str
     quote: str = ""
     in_table: bool = False
+    angle: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class _Walk:
         defs = definitions(doc.lines, env)
         for item in defs.values():
             self._add(doc, item.line, item.line, _definition_position(item), item.href,
-                      "definition", "")
+                      "definition", angle=item.angle)
         depth = 0
         for index, token in enumerate(tokens):
             if token.type in ("bullet_list_open", "ordered_list_open"):
@@ -168,14 +170,15 @@ class _Walk:
                 item = defs.get(dest.label)
                 position = _definition_position(item) if item and item.href == href else None
                 url_line = item.line if position and item else line
-                self._add(doc, line, url_line, position, href, "reference", "")
+                angle = bool(position and item and item.angle)
+                self._add(doc, line, url_line, position, href, "reference", angle=angle)
                 continue
             position = _content_position(token.content, first, columns, dest) if dest else None
             url_line = position[0] if position else line
             table = opener.type in ("th_open", "td_open")
             written = token.content[dest.start:dest.end] if dest else None
             self._add(doc, line, url_line, position, href, dest.form if dest else "inline",
-                      dest.quote if dest else "", table, written)
+                      dest.quote if dest else "", table, written, bool(dest and dest.angle))
 
     def _columns(self, content: str, lines: list[str], first: int, last: int,
                  opener: Token) -> list[list[int] | None]:
@@ -187,15 +190,15 @@ class _Walk:
         return [columns]
 
     def _add(self, doc: _Doc, line: int, url_line: int, position: tuple[int, int, int] | None,
-             href: str, form: str, quote: str, table: bool = False,
-             written: str | None = None) -> None:
+             href: str, form: str, quote: str = "", table: bool = False,
+             written: str | None = None, angle: bool = False) -> None:
         """Record a link; ``position`` is (doc line, start column, end column) of the URL and
         ``written`` the URL as the parser saw it, when it saw it in an inline token."""
         span, raw = None, ""
         if position is not None:
             span, raw = self._span(doc, position, written)
         self.found.links.append(Link(doc.file_line(line) + 1, doc.file_line(url_line) + 1,
-                                     span, href, raw, form, quote, table))
+                                     span, href, raw, form, quote, table, angle))
 
     def _span(self, doc: _Doc, position: tuple[int, int, int],
               written: str | None) -> tuple[tuple[int, int] | None, str]:

@@ -34,11 +34,10 @@ _SPACE = " \t\n"
 class Dest:
     """Where a URL is written.
 
-    ``form``: ``inline`` (``[t](url)``), ``angle`` (``[t](<url>)``), ``autolink`` (``<url>``),
-    ``html`` (``<a href=url>``; ``quote`` is ``"``, ``'`` or ``""``), ``definition``
-    (``[x]: url`` or ``[x]: <url>``; ``angle`` tells) or ``reference`` (``[t][x]``, ``[x]``:
-    ``label`` is the normalized label, the URL is in the definition). ``start``/``end`` are
-    character offsets in the inline token's content (or the line, for definitions).
+    ``form``: ``inline`` (``[t](url)``; ``[t](<url>)`` has ``angle``), ``autolink``
+    (``<url>``), ``html`` (``<a href=url>``; ``quote`` is ``"``, ``'`` or ``""``) or
+    ``reference`` (``[t][x]``, ``[x]``: ``label`` is the normalized label, the URL is in the
+    definition). ``start``/``end`` are character offsets in the inline token's content.
     """
 
     form: str
@@ -125,7 +124,7 @@ def _inline_dest(md: MarkdownIt, src: str, pos: int, maximum: int) -> Dest | Non
     found = md.helpers.parseLinkDestination(src, pos, maximum)
     if found.ok and md.validateLink(md.normalizeLink(found.str)):
         angle = src[pos] == "<"
-        dest = Dest("angle" if angle else "inline", pos + angle, found.pos - angle, angle=angle)
+        dest = Dest("inline", pos + angle, found.pos - angle, angle=angle)
         pos = found.pos
     if found.ok:
         after = _skip_space(src, pos, maximum)
