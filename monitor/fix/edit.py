@@ -97,14 +97,17 @@ def holds(link: Link, url: str) -> bool:
     return want in written or (link.form in MARKDOWN_FORMS and MD.normalizeLink(want) == link.href)
 
 
-def apply_edits(source: SourceText, edits: Iterable[Edit]) -> bytes:
+def apply_edits(source: SourceText, edits: Iterable[Edit],
+                links: list[Link] | None = None) -> bytes:
     """``source``'s bytes with every edit made; only the URLs' bytes change.
+
+    ``links``: ``outline(source).links`` when the caller has them already.
 
     Raises StaleSource when an edit's line holds no link reading its ``old_url`` (all such
     edits in one error), FixError when a URL's bytes cannot be found, two edits disagree
     about one URL, or the file would not read back as intended.
     """
-    links = outline(source).links
+    links = outline(source).links if links is None else links
     replacements: dict[tuple[int, int], tuple[str, Edit, Link]] = {}
     stale: list[Edit] = []
     for edit in edits:

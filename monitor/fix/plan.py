@@ -106,7 +106,7 @@ def plan_fixes(root: str | Path, edits: Iterable[Edit], files: Iterable[str | Pa
     for name in names:
         mine = tuple(e for e in concrete if e.file == name)
         if mine:
-            new = apply_edits(texts[name], mine)
+            new = apply_edits(texts[name], mine, outlines[name])
             if new != texts[name].data:
                 plan.changes.append(Change(name, root / name, texts[name].data, new, mine))
     return plan
