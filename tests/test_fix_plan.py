@@ -17,7 +17,16 @@ import pytest
 
 import monitor.fix.write as write
 from monitor.extract import extract
-from monitor.fix import Edit, FixError, Plan, StaleSource, find_links, plan_fixes
+from monitor.fix import (
+    Edit,
+    Finding,
+    FixError,
+    Plan,
+    StaleSource,
+    edits_for,
+    find_links,
+    plan_fixes,
+)
 from monitor.urls import canonical_url
 from tests.fixcases import git, git_repo, handbook_copy, handbook_paths
 
@@ -314,3 +323,39 @@ def test_mode_kept_and_symlink_written_through(tmp_path: Path) -> None:
     assert real.read_bytes() == b"[a](https://new.com/)\n"
     assert real.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in real.parent.iterdir()) == ["real.md"]
+
+
+# ---------------------------------------------------------------- findings -> edits
+
+
+def test_findings_become_edits_or_are_listed() -> None:
+    findings = [
+        Finding("https://a.com/x#part", "a.md:3", "moved", final_url="https://b.com/y"),
+        Finding("https://c.com/", "a.md:4", "dead", archive_url="https://web.archive.org/c"),
+        Finding("https://d.com/", "a.md:5", "dead"),
+        Finding("https://e.com/p#gone", "b.md:1", "anchor"),
+        Finding("https://f.com/", "", "moved", final_url="https://g.com/"),
+    ]
+    edits, listed = edits_for(findings)
+    assert [(e.source, e.new_url, e.reason) for e in edits] == [
+        ("a.md:3", "https://b.com/y#part", "moved"),
+        ("a.md:4", "https://web.archive.org/c", "dead"),
+        ("b.md:1", "https://e.com/p", "anchor")]
+    assert [f.url for f in listed] == ["https://d.com/", "https://f.com/"]
+    edits, listed = edits_for(findings, dead="none")
+    assert [e.reason for e in edits] == ["moved", "anchor"]
+    assert len(listed) == 3
+    with pytest.raises(ValueError):
+        edits_for(findings, dead="delete")
+
+
+def test_a_second_fix_finds_nothing(tmp_path: Path) -> None:
+    """After --apply, the catalog extracted again holds the new URLs: the findings of the
+    next run (none for these resources) give no edit, and the old edits are stale."""
+    root = handbook_copy(tmp_path)
+    edits = handbook_edits(root)
+    plan_fixes(root, edits, handbook_paths(root)).apply()
+    rows, _ = extract(handbook_paths(root))
+    assert not {canonical_url(u) for u in FIXES} & {r.canonical_url for r in rows}
+    with pytest.raises(StaleSource):
+        plan_fixes(root, edits, handbook_paths(root))

@@ -3,12 +3,14 @@
 The item goes at the end of the resource list of the paper's chapter (a heading inside its
 section): the last list under that heading, before the next heading, whose own items hold a
 link. When the chapter is not given, not found, or has no such list, it goes at the end of the
-section's last resource list. It copies the style of the list it joins: indentation, bullet
-(``-``, ``*``, ``+``) or number (the next one, or the same one when the list repeats it) and
-the space after it, a link text in quotes when every item's link text is quoted, a trailing
-text when every item ends the same way (or ``by <authors>`` when every item has a ``by``), a
-blank line before it in a loose list, and the line ending of the line it follows. A file
-without a final newline keeps none.
+section's last resource list. When the section has no resource list at all, a new list of one
+item starts after the chapter's last line (or the section's), after a blank line.
+
+It copies the style of the list it joins: indentation, bullet (``-``, ``*``, ``+``) or number
+(the next one, or the same one when the list repeats it) and the space after it, a link text
+in quotes when every item's link text is quoted, a trailing text when every item ends the same
+way (or ``by <authors>`` when every item has a ``by``), a blank line before it in a loose
+list, and the line ending of the line it follows. A file without a final newline keeps none.
 
 Titles and authors come from arXiv, so they are made inert: whitespace (newlines included)
 collapses to one space, control and bidirectional-override characters go, Markdown punctuation
@@ -30,7 +32,7 @@ from monitor.fix.edit import FixError
 from monitor.fix.locate import Heading, Link, ListBlock, Outline, outline
 from monitor.fix.plan import Change
 from monitor.fix.source import NotUTF8, SourceText
-from monitor.urls import InvalidURL, canonical_url
+from monitor.urls import InvalidURL, arxiv_id, canonical_url
 
 __all__ = ["Insertion", "Placement", "arxiv_abs_url", "insert_item", "inline_text",
            "place_paper"]
@@ -46,7 +48,8 @@ _QUOTES = (('"', '"'), ("“", "”"))
 @dataclass(frozen=True)
 class Insertion:
     """The file's new bytes, the 1-based line of the new item, and where it went:
-    ``"chapter"`` (the chapter's list) or ``"section"`` (the section's last list)."""
+    ``"chapter"`` (the chapter's list), ``"section"`` (the section's last list) or
+    ``"new-list"`` (a list of its own at the end of the chapter, or of the section)."""
 
     new: bytes
     line: int
@@ -126,15 +129,14 @@ def insert_item(data: bytes, title: str, url: str, *, chapter: str = "", section
         raise FixError(f"line {exc}; cannot insert") from None
     _refuse_duplicate(found.links, url)
     start, end = _section_range(found, section)
-    target, how = None, "chapter"
-    if chapter:
-        target = _last_resource_list(found, *_chapter_range(found, chapter, start, end))
+    chapter_lines = _chapter_range(found, chapter, start, end) if chapter else (0, 0)
+    target, how = _last_resource_list(found, *chapter_lines), "chapter"
     if target is None:
         target, how = _last_resource_list(found, start, end), "section"
-    if target is None:
-        raise FixError(f"no list with links in section {section or '(whole file)'!r}")
-    item = _item_text(found, target, title, url, authors)
-    return _insert_after(found.source, target, item, how)
+    if target is not None:
+        item = _item_text(found, target, title, url, authors)
+        return _insert_after(found.source, target.last, item, how, target.loose)
+    return _new_list(found, *(chapter_lines if chapter_lines[0] else (start, end)), title, url)
 
 
 def _refuse_duplicate(links: list[Link], url: str) -> None:
@@ -145,6 +147,10 @@ def _refuse_duplicate(links: list[Link], url: str) -> None:
 
 
 def _canonical(url: str) -> str | None:
+    """The canonical URL, or the arXiv identifier without version for a paper."""
+    paper = arxiv_id(url)
+    if paper:
+        return "arXiv:" + paper[0]
     try:
         return canonical_url(url)
     except InvalidURL:
@@ -233,11 +239,25 @@ def _tail(rest: str) -> str | None:
     return rest[match.end():].rstrip() if match else None
 
 
-def _insert_after(source: SourceText, block: ListBlock, item: str, how: str) -> Insertion:
-    index = block.last - 1
+def _new_list(found: Outline, start: int, end: int, title: str, url: str) -> Insertion:
+    """A list of one item after the last non-blank line of lines [start, end)."""
+    lines = found.source.lines
+    last = max((n for n in range(start, min(end, len(lines) + 1)) if lines[n - 1].strip()),
+               default=0)
+    if not last:
+        raise FixError(f"line {start}: nothing to insert the paper after")
+    bullets = [m["marker"] for b in found.lists if start <= b.first < end
+               if (m := _ITEM.fullmatch(lines[b.items[-1] - 1])) and not m["number"]]
+    item = f"{(bullets or ['-'])[-1]} [{inline_text(title)}]({url})"
+    return _insert_after(found.source, last, item, "new-list", True)
+
+
+def _insert_after(source: SourceText, last: int, item: str, how: str, blank: bool) -> Insertion:
+    """Insert ``item`` as a line after 1-based line ``last`` (after a blank line if ``blank``)."""
+    index = last - 1
     eol = source.line_break(index) or _first_break(source) or b"\n"
-    gap = eol if block.loose else b""
-    line = block.last + 1 + (1 if block.loose else 0)
+    gap = eol if blank else b""
+    line = last + 1 + (1 if blank else 0)
     text = item.encode("utf-8")
     if not source.line_break(index):
         return Insertion(source.data + eol + gap + text, line, how)
