@@ -13,7 +13,6 @@ bytes; an unused definition is a link of its own (form ``definition``).
 
 from __future__ import annotations
 
-import html
 import re
 import textwrap
 from collections.abc import Iterator
@@ -21,11 +20,19 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from bs4 import BeautifulSoup
-from markdown_it.common.utils import MD_TRIM_CHARS
 from markdown_it.token import Token
 
-from monitor.fix.html import a_tags, anchor_href, href_attribute
+from monitor.fix.html import anchor_href
 from monitor.fix.markdown import Definition, Dest, definitions, dest_of, parse_blocks, parse_inline
+from monitor.fix.positions import (
+    content_columns,
+    content_position,
+    definition_position,
+    greedy_columns,
+    same_text,
+    tag_value,
+    text_position,
+)
 from monitor.fix.source import SourceText
 
 __all__ = ["Heading", "Link", "ListBlock", "Outline", "find_links", "outline"]
@@ -139,7 +146,7 @@ class _Walk:
         tokens, env = parse_blocks("\n".join(doc.lines))
         defs = definitions(doc.lines, env)
         for item in defs.values():
-            self._add(doc, item.line, item.line, _definition_position(item), item.href,
+            self._add(doc, item.line, item.line, definition_position(item), item.href,
                       "definition", angle=item.angle)
         depth = 0
         for index, token in enumerate(tokens):
@@ -168,12 +175,12 @@ class _Walk:
             line = finder.find(href)
             if dest is not None and dest.form == "reference":
                 item = defs.get(dest.label)
-                position = _definition_position(item) if item and item.href == href else None
+                position = definition_position(item) if item and item.href == href else None
                 url_line = item.line if position and item else line
                 angle = bool(position and item and item.angle)
                 self._add(doc, line, url_line, position, href, "reference", angle=angle)
                 continue
-            position = _content_position(token.content, first, columns, dest) if dest else None
+            position = content_position(token.content, first, columns, dest) if dest else None
             url_line = position[0] if position else line
             table = opener.type in ("th_open", "td_open")
             written = token.content[dest.start:dest.end] if dest else None
@@ -183,8 +190,8 @@ class _Walk:
     def _columns(self, content: str, lines: list[str], first: int, last: int,
                  opener: Token) -> list[list[int] | None]:
         if opener.type not in ("th_open", "td_open"):
-            return _content_columns(content, lines, first, last, opener)
-        columns = _greedy_columns(lines[first], content, self.cell_cursor)
+            return content_columns(content, lines, first, last, opener)
+        columns = greedy_columns(lines[first], content, self.cell_cursor)
         if columns:
             self.cell_cursor = columns[-1] + 1
         return [columns]
@@ -205,7 +212,7 @@ class _Walk:
         line, start, end = position
         file_line, shift = doc.origin[line]
         text = self.source.lines[file_line][start + shift:end + shift]
-        if written is not None and not _same_text(text, written):
+        if written is not None and not same_text(text, written):
             return None, ""
         offset = self.source.offset(file_line, start + shift)
         return (offset, offset + len(text.encode("utf-8"))), text
@@ -253,8 +260,8 @@ class _Walk:
                 continue
             href = element.get("href")
             if isinstance(href, str):
-                where = _tag_value(text, pos, href, used)
-                position = _text_position(text, first, where) if where else None
+                where = tag_value(text, pos, href, used)
+                position = text_position(text, first, where) if where else None
                 url_line = position[0] if position else line
                 quote = where[2] if where else ""
                 self._add(doc, line, url_line, position, href, "html", quote)
@@ -306,92 +313,6 @@ def _plain_text(children: list[Token]) -> str:
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
     return "".join(parts)
-
-
-# ---------------------------------------------------------------- positions
-
-
-def _content_columns(content: str, lines: list[str], first: int, last: int,
-                     opener: Token) -> list[list[int] | None]:
-    """For each line of an inline token's content, the doc column of each of its characters.
-
-    Paragraph and setext heading lines are suffixes of their source lines (indentation and
-    container markers cut, the whole trimmed); an ATX heading's text is a substring of its
-    line. (Table cells are aligned by :meth:`_Walk._columns`.)
-    """
-    parts = content.split("\n")
-    if opener.type == "heading_open" and opener.markup.startswith("#"):
-        line = lines[first]
-        marks = re.match(r"\s*#+", line)
-        start = line.find(parts[0], marks.end() if marks else 0)
-        return [list(range(start, start + len(parts[0]))) if start >= 0 else None]
-    return [_suffix_columns(lines[first + j], part, j == len(parts) - 1)
-            if first + j < min(last, len(lines)) else None for j, part in enumerate(parts)]
-
-
-def _suffix_columns(line: str, part: str, last: bool) -> list[int] | None:
-    candidates = (line, line.rstrip(MD_TRIM_CHARS)) if last else (line,)
-    for text in candidates:
-        for body in (part, part.lstrip(" ")):
-            if text.endswith(body):
-                start = len(text) - len(part)
-                return list(range(start, start + len(part)))
-    return _greedy_columns(line, part, 0)
-
-
-def _greedy_columns(line: str, part: str, start: int) -> list[int] | None:
-    columns: list[int] = []
-    for char in part:
-        start = line.find(char, start)
-        if start < 0:
-            return None
-        columns.append(start)
-        start += 1
-    return columns
-
-
-def _content_position(content: str, first: int, columns: list[list[int] | None],
-                      dest: Dest) -> tuple[int, int, int] | None:
-    """(doc line, start column, end column) of ``content[dest.start:dest.end]``; the content
-    starts on doc line ``first``."""
-    line = content.count("\n", 0, dest.start)
-    if content.find("\n", dest.start, dest.end) >= 0 or line >= len(columns):
-        return None
-    cols = columns[line]
-    begin = dest.start - (content.rfind("\n", 0, dest.start) + 1)
-    end = begin + dest.end - dest.start
-    if cols is None or end > len(cols):
-        return None
-    if begin == end:
-        column = cols[begin] if begin < len(cols) else (cols[-1] + 1 if cols else 0)
-        return first + line, column, column
-    return first + line, cols[begin], cols[end - 1] + 1
-
-
-def _definition_position(item: Definition | None) -> tuple[int, int, int] | None:
-    return (item.line, item.start, item.end) if item else None
-
-
-def _same_text(written: str, parsed: str) -> bool:
-    return written == parsed or written.replace("\\|", "|") == parsed
-
-
-def _tag_value(text: str, pos: int, href: str, used: set[int]) -> tuple[int, int, str] | None:
-    """(start, end, quote) in ``text`` of the href value of the ``<a>`` tag at ``pos`` (or of
-    the first unused ``<a>`` tag whose href reads ``href``)."""
-    for start in [pos, *a_tags(text)]:
-        found = href_attribute(text[start:]) if start not in used else None
-        if found is not None and html.unescape(found.value) == href:
-            used.add(start)
-            return start + found.start, start + found.end, found.quote
-    return None
-
-
-def _text_position(text: str, first: int, where: tuple[int, int, str]) -> tuple[int, int, int]:
-    """(doc line, start column, end column) of ``text[where[0]:where[1]]``."""
-    start, end, _ = where
-    line_start = text.rfind("\n", 0, start) + 1
-    return first + text.count("\n", 0, start), start - line_start, end - line_start
 
 
 # ---------------------------------------------------------------- HTML block runs (kramdown)

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from monitor.fix.diff import unified_diff
 from monitor.fix.edit import Edit, FixError, StaleSource, apply_edits, holds
 from monitor.fix.locate import Link, outline
 from monitor.fix.source import NotUTF8, SourceText
+from monitor.fix.write import write_changes
 from monitor.urls import InvalidURL, canonical_url
 
 __all__ = ["Change", "Plan", "Skipped", "plan_fixes"]
@@ -67,14 +69,10 @@ class Plan:
 
     def diff(self) -> bytes:
         """A unified diff of every change, paths relative to :attr:`root` (``git apply``)."""
-        from monitor.fix.diff import unified_diff
-
         return unified_diff(self.changes)
 
     def apply(self) -> None:
         """Write every changed file, all or none (:func:`monitor.fix.write.write_changes`)."""
-        from monitor.fix.write import write_changes
-
         write_changes(self.changes)
 
 
