@@ -9,10 +9,25 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import strategies as st
 
 CASES: dict[str, Any] = yaml.safe_load(
     (Path(__file__).parent / "cases" / "fix_links.yaml").read_text("utf-8"))
 HANDBOOK = Path(__file__).resolve().parents[2] / "shared" / "handbook"
+
+# Markdown documents made of pieces that are hard to locate links in (hypothesis).
+PIECES = [
+    "[a](https://a.com/x)", '[b]( https://b.com/(p) "t")', "`code [c](https://c.com/)`",
+    "``x ` y``", "<https://d.com/q?a=1&b=2>", '<a href="https://e.com/">e</a>',
+    "<a href='https://e2.com/'>", "</a>", "[r][ref]", "[ref]", "![i](https://img.com/i.png)",
+    "\\[not](https://n.com/)", "[t\nu](https://t.com/)", "*em [f](https://f.com/)*",
+    "[g](<https://g.com/a b>)", "&amp;", "|", " | ", "\t", "  ", "\n", "\n\n", "\n- ", "\n  - ",
+    "\n1. ", "\n> ", "\n```\n", "\n    ", '\n<div markdown="1">\n', "\n</div>\n", "\n# ",
+    "\n## ", "\n| h | k |\n|---|---|\n| ", "\n[ref]: https://ref.com/def\n", "é",
+    "[h](https://h.com/é)", "<!-- c -->", "{% include x.md %}", "[](https://empty.com/)",
+    "\r\n", "\r",
+]
+DOCUMENTS = st.lists(st.sampled_from(PIECES), min_size=1, max_size=25).map("".join)
 
 
 def case_bytes(case: dict[str, Any], key: str) -> bytes:

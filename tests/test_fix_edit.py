@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from monitor.fix import Edit, FixError, SourceText, StaleSource, apply_edits, find_links
 from monitor.fix.escape import read_as
-from tests.fixcases import CASES, case_bytes, ids
+from tests.fixcases import CASES, DOCUMENTS, case_bytes, ids
 
 EDIT_CASES = CASES["edits"]
 
@@ -89,3 +89,14 @@ def test_any_new_url_reads_back_exactly(template: str, new_url: str) -> None:
     start, end = before[0].span or (0, 0)
     assert new[:start] == data[:start]
     assert new[len(new) - (len(data) - end):] == data[end:]
+
+
+@settings(max_examples=40, deadline=None)
+@given(document=DOCUMENTS, new_url=NEW_URLS)
+def test_every_link_of_generated_documents_can_be_edited(document: str, new_url: str) -> None:
+    """Each http(s) link of any generated document takes any new URL and reads it back."""
+    data = document.encode("utf-8")
+    for link in find_links(data):
+        if link.href.startswith("http"):
+            edit = Edit("f.md", link.line, link.href, new_url, "moved")
+            apply_edits(SourceText.decode(data), [edit])  # verifies the read-back itself

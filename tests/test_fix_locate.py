@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
 
 from monitor.extract import extract
 from monitor.fix import Link, NotUTF8, find_links
 from monitor.urls import InvalidURL, canonical_url
-from tests.fixcases import CASES, case_bytes, extraction_lines, handbook_paths, ids
+from tests.fixcases import CASES, DOCUMENTS, case_bytes, extraction_lines, handbook_paths, ids
 
 LINK_CASES = CASES["links"]
 
@@ -47,6 +48,11 @@ def test_links_agree_with_extraction(case: dict[str, Any], tmp_path: Path) -> No
     first place of each http(s) URL through the public extract() always)."""
     data = case_bytes(case, "source")
     mine = [(link.href, link.line) for link in find_links(data) if link.form != "definition"]
+    if case.get("extraction_crashes"):
+        try:
+            extraction_lines(data)
+        except RecursionError:
+            pytest.xfail("extraction recurses without end on an HTML block in a list item")
     theirs = extraction_lines(data)
     if theirs is not None:
         assert sorted(mine) == sorted(theirs)
@@ -99,3 +105,26 @@ def test_not_utf8_names_the_line() -> None:
     with pytest.raises(NotUTF8) as info:
         find_links(b"ok\n[a](https://a.com/)\nbad \xff byte\n")
     assert info.value.line == 3
+
+
+# ---------------------------------------------------------------- generated documents
+
+
+
+@settings(max_examples=80, deadline=None)
+@given(document=DOCUMENTS)
+def test_generated_documents_agree_with_extraction(document: str) -> None:
+    """Any mix of link forms, code, containers, HTML and line endings: the same (href, line)
+    as extraction, and every URL's bytes found."""
+    data = document.encode("utf-8")
+    try:
+        theirs = extraction_lines(data)
+    except RecursionError:
+        return  # extraction's own bug (see the case above); nothing to agree with
+    links = find_links(data)
+    if theirs is not None:
+        found = [(link.href, link.line) for link in links if link.form != "definition"]
+        assert sorted(found) == sorted(theirs)
+    for link in links:
+        assert link.span is not None
+        assert data[link.span[0]:link.span[1]].decode("utf-8") == link.raw

@@ -151,17 +151,24 @@ def _splice(data: bytes, replacements: dict[tuple[int, int], tuple[str, Edit, Li
 
 def _verify(source: SourceText, new: bytes, links: list[Link],
             replacements: dict[tuple[int, int], tuple[str, Edit, Link]]) -> None:
-    """Parse ``new`` again: the same links in the same order, edited ones reading their new
-    URL, the others as before. Raises FixError naming the first edit that does not."""
-    after = outline(SourceText.decode(new)).links
+    """Parse ``new`` again: the same links in the same order of their URLs' bytes, edited
+    ones reading their new URL, the others as before. (The lines extraction gives may move:
+    it finds a link's line by searching its href in the text.) Raises FixError naming the
+    first edit that does not read back."""
+    after = _in_byte_order(outline(SourceText.decode(new)).links)
     first = next(iter(replacements.values()))[1]
     if len(after) != len(links):
         raise FixError(f"{first.source}: the new URLs would change the file's links "
                        f"({len(links)} before, {len(after)} after); edit by hand")
-    for old, new_link in zip(links, after, strict=True):
+    for old, new_link in zip(_in_byte_order(links), after, strict=True):
         change = replacements.get(old.span) if old.span else None
         expected = read_as(change[1].new_url, old.form) if change else old.href
         if new_link.href.strip() != expected.strip() or new_link.form != old.form:
             edit = change[1] if change else first
             raise FixError(f"{edit.source}: {edit.new_url} would read back as "
                            f"{new_link.href!r} there; edit by hand")
+
+
+def _in_byte_order(links: list[Link]) -> list[Link]:
+    """Links by the offset of their URL (a stable sort: links sharing one URL stay in order)."""
+    return sorted(links, key=lambda link: link.span[0] if link.span else -1)

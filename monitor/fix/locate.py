@@ -240,10 +240,13 @@ class _Walk:
         lines = doc.lines[first:last]
         raw = bool(lines) and bool(_RAW_HTML_START.match(lines[0]))
         for kind, start, group in _line_groups(lines, raw):
-            if kind == "html":
+            inner = _dedented(doc, first + start, group) if kind == "markdown" else None
+            if inner is not None and (len(group) < len(lines) or inner.lines != group):
+                self.markdown(inner)
+            elif kind != "include":
+                # HTML, or an HTML block in a list item (``- <br>``): parsed again it would
+                # be the same block (extraction recurses there without end; see the report)
                 self._html(doc, first + start, group)
-            elif kind == "markdown":
-                self.markdown(_dedented(doc, first + start, group))
 
     def _html(self, doc: _Doc, first: int, group: list[str]) -> None:
         text = "\n".join(group)
