@@ -183,6 +183,7 @@ HOSTILE = {
     "no newline.md": b"x\n\n[b](https://old.com/)",
     "bom.md": b"\xef\xbb\xbf[c](https://old.com/)\nend\n",
     "sub/mixed.md": b"a\r\nb\n<https://old.com/>\r\n\r\n",
+    "crlf no newline.md": b"a\r\n\r\n<a href='https://old.com/'>b</a>",
 }
 
 
@@ -191,7 +192,7 @@ def test_hostile_files_diff_applies_with_git(tmp_path: Path) -> None:
     git_repo(tmp_path)
     edits = [Edit.at("crlf.md:3", "https://old.com/", "https://new.com/", "moved")]
     plan = plan_fixes(tmp_path, edits, list(HOSTILE))
-    assert len(plan.changes) == 4
+    assert len(plan.changes) == 5
     diff = plan.diff()
     assert b"\\ No newline at end of file" in diff and b"\r\n" in diff
     assert b"--- a/no newline.md" in diff
@@ -210,7 +211,8 @@ def test_git_diff_of_the_applied_plan_is_the_plan(tmp_path: Path) -> None:
     plan.apply()
     numstat = git(tmp_path, "diff", "--numstat").stdout.decode().split("\n")
     assert sorted(line for line in numstat if line) == [
-        "1\t1\tbom.md", "1\t1\tcrlf.md", "1\t1\tno newline.md", "1\t1\tsub/mixed.md"]
+        "1\t1\tbom.md", "1\t1\tcrlf no newline.md", "1\t1\tcrlf.md", "1\t1\tno newline.md",
+        "1\t1\tsub/mixed.md"]
 
 
 def test_fragments_follow_each_place(tmp_path: Path) -> None:
