@@ -81,7 +81,7 @@ def git_repo(folder: Path) -> None:
 def extraction_lines(data: bytes) -> list[tuple[str, int]] | None:
     """(href, line) of every link extraction finds in one file, or None when the per-file
     walk is not importable (it is private to extraction and may move)."""
-    for name in ("monitor.extract", "monitor.catalog.extract"):
+    for name in ("monitor.catalog.extract",):
         try:
             module = __import__(name, fromlist=["_file_events", "_Link"])
             events, link = module._file_events, module._Link

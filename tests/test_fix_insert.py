@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from monitor.extract import extract
+from monitor.catalog.extract import extract
 from monitor.fix import FixError, arxiv_abs_url, find_links, insert_item, place_paper
 from monitor.fix.insert import inline_text
 from tests.fixcases import CASES, case_bytes, git, git_repo, handbook_copy, handbook_paths, ids

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from monitor.extract import extract
+from monitor.catalog import InvalidURL, canonical_url
+from monitor.catalog.extract import extract
 from monitor.fix import Link, NotUTF8, find_links
-from monitor.urls import InvalidURL, canonical_url
 from tests.fixcases import CASES, DOCUMENTS, case_bytes, extraction_lines, handbook_paths, ids
 
 LINK_CASES = CASES["links"]

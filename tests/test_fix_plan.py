@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 import monitor.fix.write as write
-from monitor.extract import extract
+from monitor.catalog import canonical_url
+from monitor.catalog.extract import extract
 from monitor.fix import (
     Edit,
     Finding,
@@ -27,7 +28,6 @@ from monitor.fix import (
     find_links,
     plan_fixes,
 )
-from monitor.urls import canonical_url
 from tests.fixcases import git, git_repo, handbook_copy, handbook_paths
 
 # Real handbook URLs and what they become: moved (one is in two files, five places), dead

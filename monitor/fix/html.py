@@ -1,10 +1,10 @@
 """The ``href`` of a raw HTML ``<a>`` tag: its value as extraction reads it, and where it is.
 
-Extraction reads an ``<a>`` tag with BeautifulSoup's ``html.parser`` (:mod:`monitor.extract`),
-which unescapes character references in attribute values and keeps the last of two ``href``
-attributes. :func:`href_attribute` finds that attribute's value in the tag's text following the
-HTML attribute syntax (WHATWG HTML §13.1.2.3: unquoted, single-quoted or double-quoted values).
-"""
+Extraction reads an ``<a>`` tag with BeautifulSoup's ``html.parser``
+(:mod:`monitor.catalog.extract`), which unescapes character references in attribute values and
+keeps the last of two ``href`` attributes. :func:`href_attribute` finds that attribute's value
+in the tag's text following the HTML attribute syntax (WHATWG HTML §13.1.2.3: unquoted, single-
+quoted or double-quoted values)."""
 
 from __future__ import annotations
 

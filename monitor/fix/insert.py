@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from monitor.catalog import InvalidURL, canonical_url
 from monitor.fix.edit import FixError
 from monitor.fix.locate import Heading, Link, ListBlock, Outline, outline
 from monitor.fix.plan import Change
 from monitor.fix.source import NotUTF8, SourceText
-from monitor.urls import InvalidURL, arxiv_id, canonical_url
+from monitor.sites.arxiv import arxiv_id
 
 __all__ = ["Insertion", "Placement", "arxiv_abs_url", "insert_item", "inline_text",
            "place_paper"]

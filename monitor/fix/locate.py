@@ -1,11 +1,11 @@
 """Every link of a Markdown source, with the exact bytes of its URL.
 
-The walk is the one extraction makes (:mod:`monitor.extract`): Jekyll front matter is blanked,
-the text is parsed with markdown-it (:mod:`monitor.fix.markdown`), an HTML block is split into
-HTML runs (read with BeautifulSoup) and Markdown runs (kramdown style, dedented, parsed again),
-and a link's line is found the way extraction finds it, so ``Link.line`` is the line of the
-catalog's ``source``. What extraction does not see is not a link here either: code spans
-(CommonMark §6.1), fenced and indented code blocks (§4.4, §4.5), image sources.
+The walk is the one extraction makes (:mod:`monitor.catalog.extract`): Jekyll front matter is
+blanked, the text is parsed with markdown-it (:mod:`monitor.fix.markdown`), an HTML block is
+split into HTML runs (read with BeautifulSoup) and Markdown runs (kramdown style, dedented,
+parsed again), and a link's line is found the way extraction finds it, so ``Link.line`` is the
+line of the catalog's ``source``. What extraction does not see is not a link here either: code
+spans (CommonMark §6.1), fenced and indented code blocks (§4.4, §4.5), image sources.
 
 A link whose URL is written elsewhere (a reference link, §6.3) points at its definition's
 bytes; an unused definition is a link of its own (form ``definition``).

@@ -1,11 +1,11 @@
 """markdown-it-py, configured as extraction configures it, that also says where each URL is.
 
-The parser is the one :mod:`monitor.extract` uses (CommonMark + raw HTML + tables), so what is a
-link, what is inside a code span (CommonMark §6.1) or a code block (§4.4, §4.5), and which
-reference definition a link uses (§4.7, §6.3) are decided by the same code. Three inline rules
-are wrapped: after ``link``, ``autolink`` or ``html_inline`` succeeds, the ``link_open`` (or
-``html_inline``) token gets ``meta["fix"]``, a :class:`Dest` saying where the URL's characters
-are in the inline token's ``content``. The rules themselves are untouched.
+The parser is the one :mod:`monitor.catalog.extract` uses (CommonMark + raw HTML + tables), so
+what is a link, what is inside a code span (CommonMark §6.1) or a code block (§4.4, §4.5), and
+which reference definition a link uses (§4.7, §6.3) are decided by the same code. Three inline
+rules are wrapped: after ``link``, ``autolink`` or ``html_inline`` succeeds, the ``link_open``
+(or ``html_inline``) token gets ``meta["fix"]``, a :class:`Dest` saying where the URL's
+characters are in the inline token's ``content``. The rules themselves are untouched.
 
 Reference definitions emit no token; their lines come from ``env["references"][label]["map"]``
 and :func:`definitions` finds the destination on those lines.

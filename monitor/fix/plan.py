@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from monitor.catalog import InvalidURL, canonical_url
 from monitor.fix.diff import unified_diff
 from monitor.fix.edit import Edit, FixError, StaleSource, apply_edits, holds
 from monitor.fix.locate import Link, outline
 from monitor.fix.source import NotUTF8, SourceText
 from monitor.fix.write import write_changes
-from monitor.urls import InvalidURL, canonical_url
 
 __all__ = ["Change", "Plan", "Skipped", "plan_fixes"]
 

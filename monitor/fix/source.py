@@ -1,10 +1,10 @@
 """A source file's bytes, decoded, with lines numbered as extraction numbers them.
 
-Extraction (:mod:`monitor.extract`) reads a file as UTF-8 with an optional BOM, turns ``\\r\\n``
-and a lone ``\\r`` into ``\\n`` and numbers the lines of the result from 1. :class:`SourceText`
-keeps the original bytes beside that view so that a position in a line (a character column)
-becomes an exact byte offset in the file, whatever the line endings, BOM or final newline.
-"""
+Extraction (:mod:`monitor.catalog.extract`) reads a file as UTF-8 with an optional BOM, turns
+``\\r\\n`` and a lone ``\\r`` into ``\\n`` and numbers the lines of the result from 1.
+:class:`SourceText` keeps the original bytes beside that view so that a position in a line (a
+character column) becomes an exact byte offset in the file, whatever the line endings, BOM or
+final newline."""
 
 from __future__ import annotations
 
