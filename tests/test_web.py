@@ -32,7 +32,7 @@ STATUS_KEYS = {"url", "canonical_url", "title", "section", "kind", "state", "htt
                "final_url", "consecutive_failures", "failing_since", "last_ok_at",
                "last_checked_at", "changed_at", "similarity", "suggested_url"}
 RUN_KEYS = {"id", "started_at", "finished_at", "status", "checked", "ok", "moved", "failing",
-            "dead", "blocked"}
+            "dead", "blocked", "note"}  # SPEC §10, and the note of issue 13
 SUGGESTION_KEYS = {"id", "arxiv_id", "version", "title", "authors", "published", "categories",
                    "score", "section", "matched_terms", "status", "url"}
 TOKEN = "s3cret-Token-value"
