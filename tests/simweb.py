@@ -164,22 +164,37 @@ def gzip_bomb(decoded_mib: int = 256) -> Handler:
 class InFlight:
     """Handler that holds each request `delay` seconds and records the peak concurrency.
 
-    Share one instance between routes to measure concurrency across hosts.
+    Share one instance between routes to measure concurrency across hosts. With ``until``, a
+    request is held until ``until`` requests are in flight at once (at most ``delay`` seconds),
+    and once that peak was reached requests are no longer held: a limit is then shown reached
+    however slowly a loaded machine sends the requests.
     """
 
-    def __init__(self, delay: float = 0.05, body: bytes = b"ok") -> None:
-        self.delay, self.body = delay, body
+    def __init__(self, delay: float = 0.05, body: bytes = b"ok", until: int = 0) -> None:
+        self.delay, self.body, self.until = delay, body, until
         self.current = self.peak = self.total = 0
+        self._reached: asyncio.Event | None = None
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         self.current += 1
         self.total += 1
         self.peak = max(self.peak, self.current)
         try:
-            await asyncio.sleep(self.delay)
+            if self.until:
+                await self._hold()
+            else:
+                await asyncio.sleep(self.delay)
         finally:
             self.current -= 1
         return web.Response(body=self.body, content_type="text/html")
+
+    async def _hold(self) -> None:
+        if self._reached is None:
+            self._reached = asyncio.Event()
+        if self.peak >= self.until:
+            self._reached.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._reached.wait(), self.delay)
 
 
 class SleepRecorder:

@@ -388,7 +388,7 @@ def test_gzip_bomb_is_capped_without_blowing_memory(
 
 
 def test_per_host_limit(simweb: SimWeb, fetch_options: FetchOptions) -> None:
-    gauge = InFlight(delay=0.05)
+    gauge = InFlight(delay=5.0, until=2)
     for n in range(6):
         simweb.route(SITE, f"/p{n}", gauge)
     options = replace(fetch_options, per_host=2, concurrency=10)
@@ -398,7 +398,7 @@ def test_per_host_limit(simweb: SimWeb, fetch_options: FetchOptions) -> None:
 
 
 def test_global_limit(simweb: SimWeb, fetch_options: FetchOptions) -> None:
-    gauge = InFlight(delay=0.05)
+    gauge = InFlight(delay=5.0, until=3)
     hosts = [f"h{n}.test" for n in range(7)]
     for host in hosts:
         simweb.route(host, "/", gauge)
