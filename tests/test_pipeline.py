@@ -350,3 +350,26 @@ def test_result_batches_written_by_the_writer_thread_and_its_errors_surface(db) 
             sink.flush()
     with db.session() as s:
         assert len(s.scalars(select(CheckResult)).all()) == 3
+
+
+def test_history_lists_every_check_of_one_resource_newest_first(simweb: SimWeb, tmp_path: Path,
+                                                                 db_url: str) -> None:
+    """``monitor history URL [--json]`` (issue 16 item 20, SPEC §3)."""
+    simweb.route("hist.test", "/a", status=404, body=b"<title>Not Found</title>")
+    simweb.route("hist.test", "/b", body=b"<title>B</title><p>b</p>")
+    catalog = write_catalog(tmp_path / "c.csv", ["https://hist.test/a", "https://hist.test/b"])
+    config = write_config(tmp_path / "monitor.toml", simweb)
+    for _ in range(2):
+        assert monitor(db_url, config, "check", "--catalog", str(catalog)).exit_code == 0
+    simweb.route("hist.test", "/a", body=b"<title>A</title><p>back</p>")
+    assert monitor(db_url, config, "check", "--catalog", str(catalog)).exit_code == 0
+    result = monitor(db_url, config, "history", "HTTPS://HIST.test/a", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["run_id"], r["outcome"], r["http_status"]) for r in rows] == [
+        (3, "ok", 200), (2, "failing", 404), (1, "failing", 404)]
+    assert rows[1]["error"] == "http_4xx" and rows[0]["run_status"] == "complete"
+    text = monitor(db_url, config, "history", "https://hist.test/a").stdout
+    assert text.splitlines()[1].split()[2:5] == ["3", "ok", "200"]
+    missing = monitor(db_url, config, "history", "https://nowhere.test/")
+    assert missing.exit_code == 1 and "not in the catalog" in missing.stderr

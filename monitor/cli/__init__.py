@@ -86,11 +86,11 @@ def db_upgrade(ctx: Context) -> None:
 
 def _register() -> None:
     """Commands defined beside their area (each a few lines over library calls)."""
-    from monitor.cli import ack, catalog, notify, runs, service, watch
+    from monitor.cli import ack, catalog, history, notify, runs, service, watch
 
-    for command in (runs.check, runs.run, runs.report, runs.status, runs.runs, catalog.catalog,
-                    ack.ack, watch.arxiv, watch.suggestions, notify.notify, service.schedule,
-                    service.serve):
+    for command in (runs.check, runs.run, runs.report, runs.status, runs.runs, history.history,
+                    catalog.catalog, ack.ack, watch.arxiv, watch.suggestions, notify.notify,
+                    service.schedule, service.serve):
         main.add_command(command)
 
 

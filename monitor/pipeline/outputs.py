@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from datetime import date
 from pathlib import Path
 
 from monitor.config import Settings
 from monitor.errors import ConfigError
+from monitor.files import write_atomic
 from monitor.health import HealthPolicy
 from monitor.report import FORMATS, ReportData, build
 from monitor.store.db import Database
@@ -46,21 +46,11 @@ def write_report(db: Database, settings: Settings, fmt: str = "html", out: str |
 
 
 def _write(path: Path, text: str) -> str:
-    """Write ``text`` to ``path`` atomically (a temporary file beside it, then a rename).
-
-    Raises ConfigError naming the path when it is a directory or cannot be written.
-    """
-    if path.is_dir() or not path.name:
+    """Write ``text`` to ``path`` atomically (:func:`monitor.files.write_atomic`: through a
+    symbolic link, never over a device or FIFO). Raises ConfigError naming the path."""
+    if not path.name:
         raise ConfigError(f"cannot write the report to {str(path)!r}: it is a directory")
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as err:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise ConfigError(f"cannot write the report to {str(path)!r}: {err.strerror}") from err
+    write_atomic(path, text.encode("utf-8"), "report")
     return str(path)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from monitor.sites.arxiv import abs_url
 from monitor.store import queries
 from monitor.store.db import Database
-from monitor.store.models import Event, Resource, Run, Suggestion
+from monitor.store.models import CheckResult, Event, Resource, Run, Suggestion
 from monitor.vocabulary import COUNT_ORDER, SEVERITY
 
 STATE_ORDER = SEVERITY
@@ -74,6 +74,17 @@ def run_object(run: Run) -> dict[str, Any]:
         "status": run.status, "checked": run.checked, "ok": run.ok, "moved": run.moved,
         "failing": run.failing, "dead": run.dead, "blocked": run.blocked, "note": run.note,
     }
+
+
+def result_object(c: CheckResult, run_status: str) -> dict[str, Any]:
+    """One check of one resource (``monitor history --json``, the web UI's resource page):
+    ``run_id``, ``run_status``, ``checked_at``, ``outcome``, ``http_status``, ``error``,
+    ``detail``, ``final_url``, ``redirect_chain`` (``[{url, status, location}]``), ``elapsed_ms``
+    (milliseconds)."""
+    return {"run_id": c.run_id, "run_status": run_status, "checked_at": iso(c.checked_at),
+            "outcome": c.outcome, "http_status": c.http_status, "error": c.error,
+            "detail": c.detail, "final_url": c.final_url,
+            "redirect_chain": list(c.redirect_chain or []), "elapsed_ms": c.elapsed_ms}
 
 
 def event_object(event: Event, res: Resource) -> dict[str, Any]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from monitor.sites import canonical_url
 from monitor.store.db import Database
 from monitor.store.models import (
     CheckResult,
@@ -16,6 +17,7 @@ from monitor.store.models import (
     Run,
     Suggestion,
 )
+from monitor.urls import InvalidURL
 
 
 def resource_history(db: Database, resource_id: int, limit: int = 60
@@ -37,6 +39,28 @@ def resource_history(db: Database, resource_id: int, limit: int = 60
         prints = list(s.scalars(select(Fingerprint).where(Fingerprint.resource_id == resource_id)
                                 .order_by(Fingerprint.id)))
         return res.active, results, events, prints
+
+
+def find_resource(db: Database, url: str) -> tuple[int, str] | None:
+    """``(id, catalog URL)`` of the resource whose catalog or canonical URL is ``url`` (or its
+    canonical spelling), active or not, the active one first; None when there is none."""
+    try:
+        canonical = canonical_url(url)
+    except InvalidURL:
+        canonical = url
+    with db.session() as s:
+        found = s.execute(select(Resource.id, Resource.url)
+                          .where(or_(Resource.url == url, Resource.canonical_url == canonical))
+                          .order_by(Resource.active.desc(), Resource.id)).first()
+    return (found[0], found[1]) if found else None
+
+
+def results_of(db: Database, resource_id: int) -> list[tuple[CheckResult, str]]:
+    """Every check result of one resource with its run's status, newest first."""
+    with db.session() as s:
+        return [(c, status) for c, status in s.execute(
+            select(CheckResult, Run.status).join(Run, Run.id == CheckResult.run_id)
+            .where(CheckResult.resource_id == resource_id).order_by(CheckResult.id.desc()))]
 
 
 def section_names(db: Database) -> list[str]:

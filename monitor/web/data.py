@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.report.model import iso, run_object, status_items
+from monitor.report.model import iso, result_object, run_object, status_items
 from monitor.store import notifications as store_notifications
 from monitor.store import queries, reads
 from monitor.store.db import Database
-from monitor.store.models import CheckResult, Fingerprint
+from monitor.store.models import Fingerprint
 
 
 def runs_page(db: Database, limit: int = 500) -> list[dict[str, Any]]:
@@ -32,13 +32,6 @@ def notifications(db: Database) -> list[dict[str, Any]]:
 def resources_page(db: Database, state: str | None = None) -> list[dict[str, Any]]:
     """Active resources with their states (status objects plus ``id``), in catalog order."""
     return [obj | {"id": rid} for rid, obj in status_items(db, state)]
-
-
-def _result(c: CheckResult, run_status: str) -> dict[str, Any]:
-    return {"run_id": c.run_id, "run_status": run_status, "checked_at": iso(c.checked_at),
-            "outcome": c.outcome, "http_status": c.http_status, "error": c.error,
-            "detail": c.detail, "final_url": c.final_url,
-            "redirect_chain": list(c.redirect_chain or []), "elapsed_ms": c.elapsed_ms}
 
 
 def _fingerprint_changes(prints: list[Fingerprint]) -> list[dict[str, Any]]:
@@ -65,7 +58,7 @@ def resource_page(db: Database, resource_id: int, limit: int = 60) -> dict[str, 
     active, results, events, prints = found
     status = next((obj for _, obj in status_items(db, resource_id=resource_id,
                                                   active_only=False)), None)
-    rows = [_result(c, run_status) for c, run_status in results]
+    rows = [result_object(c, run_status) for c, run_status in results]
     return {
         "id": resource_id, "active": active, "status": status,
         "results": rows, "last": rows[0] if rows else None,
