@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from monitor.config import Settings, load_settings
@@ -414,3 +415,25 @@ def test_web_and_cli_replay_an_earlier_run_with_the_configured_health_policy(
     api, page = asyncio.run(web())
     assert {r["url"]: r["state"] for r in api["resources"]} == cli_states
     assert 'class="dead"' in page or "newly dead" in page
+
+
+async def test_runs_page_shows_the_last_notification_per_channel(client: TestClient,
+                                                                 db: Database) -> None:  # noqa: F811
+    from monitor.store import notifications
+
+    empty = await (await client.get("/runs")).text()
+    assert "No notification sent yet" in empty
+    notifications.record(db, 1, [
+        {"channel": "json://hooks.example.org", "ok": False, "detail": "failed",
+         "error": "HTTP 500", "url": "", "attempts": 2},
+        {"channel": "github:owner/handbook", "ok": True, "detail": "updated issue #7",
+         "error": "", "url": "https://github.com/owner/handbook/issues/7", "attempts": 1}])
+    notifications.record(db, 1, [{"channel": "json://hooks.example.org", "ok": True,
+                                  "detail": "sent", "error": "", "url": "", "attempts": 1}])
+    page = BeautifulSoup(await (await client.get("/runs")).text(), "html.parser")
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
+            for tr in page.select("#channels tbody tr")]
+    assert [(r[0], r[3]) for r in rows] == [
+        ("github:owner/handbook",
+         "updated issue #7 https://github.com/owner/handbook/issues/7"),
+        ("json://hooks.example.org", "sent")]
