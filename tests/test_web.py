@@ -414,3 +414,33 @@ def test_web_and_cli_replay_an_earlier_run_with_the_configured_health_policy(
     api, page = asyncio.run(web())
     assert {r["url"]: r["state"] for r in api["resources"]} == cli_states
     assert 'class="dead"' in page or "newly dead" in page
+
+
+def _as_a_browser_reads(location: str) -> str:
+    """The Location value after a browser's URL parser: tab and newline removed, leading and
+    trailing C0 controls and spaces stripped, backslashes read as slashes (WHATWG URL)."""
+    cleaned = "".join(c for c in location if c not in "\t\n\r").strip("".join(map(chr, range(33))))
+    return cleaned.replace("\\", "/")
+
+
+@pytest.mark.parametrize("target", [
+    "/\t/evil.example/phish", "/\n/evil.example/phish", "\t//evil.example", "/\r\n/evil.example",
+    " //evil.example", "/\\evil.example", "\\/evil.example", "https://evil.example/",
+    "//evil.example", "/\t\\evil.example", "javascript:alert(1)", "/\x00/evil.example",
+])
+async def test_login_never_redirects_off_site(token_client: TestClient, target: str) -> None:
+    response = await token_client.post("/login", data={"token": TOKEN, "next": target},
+                                       allow_redirects=False)
+    assert response.status == 303
+    seen = _as_a_browser_reads(response.headers["Location"])
+    assert seen.startswith("/") and not seen.startswith("//"), (target, seen)
+    form = await token_client.get("/login", params={"next": target})
+    field = re.search(r'name="next" value="([^"]*)"', await form.text())
+    assert field and not _as_a_browser_reads(field.group(1)).startswith("//"), target
+
+
+async def test_login_keeps_a_local_next(token_client: TestClient) -> None:
+    response = await token_client.post("/login", data={"token": TOKEN,
+                                                       "next": "/resources?state=dead"},
+                                       allow_redirects=False)
+    assert response.headers["Location"] == "/resources?state=dead"

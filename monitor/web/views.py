@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from yarl import URL
 
 from monitor.errors import SuggestionError
 from monitor.report import FORMATS
@@ -23,6 +24,8 @@ NAV = (("/", "Report"), ("/runs", "Runs"), ("/resources", "Resources"),
        ("/suggestions", "Suggestions"))
 _BODY = re.compile(r"<body[^>]*>", re.IGNORECASE)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_URL_WHITESPACE = re.compile(r"[\t\n\r]")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
 
 
 def render(request: web.Request, template: str, context: dict[str, Any],
@@ -142,8 +145,25 @@ def login_page(request: web.Request, status: int = 200,
 
 
 def _local(target: str) -> str:
-    """``target`` if it is a path on this site, else ``/`` (no open redirect)."""
-    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+    """``target`` as it will be sent and read, if that is a path on this site, else ``/``.
+
+    The check is made on the normalised value, never on the raw one (no open redirect):
+    browsers parse ``Location`` with the WHATWG URL rules (https://url.spec.whatwg.org/), which
+    remove every tab and newline, strip leading and trailing C0 controls and spaces and read
+    ``\\`` as ``/``; aiohttp sends ``Location`` through yarl, which drops tabs and newlines too.
+    So ``/<TAB>/evil.example`` is ``//evil.example`` (another host) by the time it is used. The
+    value kept is yarl's rendering (what aiohttp sends), and it must start with exactly one
+    ``/`` and name no scheme or host.
+    """
+    cleaned = _URL_WHITESPACE.sub("", target).strip(_C0_AND_SPACE)
+    try:
+        sent = URL(cleaned)
+    except ValueError:
+        return "/"
+    text = str(sent)
+    if sent.absolute or sent.scheme or not text.startswith("/") or text[1:2] in ("/", "\\"):
+        return "/"
+    return text
 
 
 async def login(request: web.Request) -> web.Response:
