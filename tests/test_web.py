@@ -6,13 +6,14 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from monitor.pipeline.run import run_once
 from monitor.store.db import Database
 from monitor.store.models import Fingerprint, Resource, Suggestion, utcnow
 from monitor.web import create_app
+from monitor.web.app import server_options
 from monitor.web.security import SECURITY_HEADERS, SESSION_COOKIE, Guard
 from tests.cli_helpers import monitor, write_catalog, write_config
 from tests.dbutil import db, db_url  # noqa: F401
@@ -444,3 +446,111 @@ async def test_login_keeps_a_local_next(token_client: TestClient) -> None:
                                                        "next": "/resources?state=dead"},
                                        allow_redirects=False)
     assert response.headers["Location"] == "/resources?state=dead"
+
+
+# ---------------------------------------------------------------- hostile requests (issue 16)
+
+
+async def started(app: web.Application, **options: Any) -> TestServer:
+    """A TestServer already started with these AppRunner options (as ``monitor serve`` uses)."""
+    server = TestServer(app)
+    await server.start_server(**options)
+    return server
+
+
+async def _raw_exchange(port: int, request: bytes) -> bytes:
+    """Send ``request`` as is on a new connection; the whole response."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(), 20)
+    writer.close()
+    return data
+
+
+async def test_non_ascii_tokens_and_cookies_are_refused_not_errors(
+        client: TestClient, token_client: TestClient, site: Site) -> None:
+    target = f"/suggestions/{site.suggestions[0]}/accept"
+    await csrf_token(client)
+    form = await client.post(target, data={"csrf_token": "é" * 64}, allow_redirects=False)
+    assert form.status == 403 and form.content_type == "text/html"
+    raw_body = await client.post(target, data=b"csrf_token=\xff\xfe",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert 400 <= raw_body.status < 500 and raw_body.content_type == "text/html"
+    session = await token_client.get("/runs", headers={"Cookie": f"{SESSION_COOKIE}=é"})
+    assert session.status == 401 and session.content_type == "text/html"
+    api = await token_client.get("/api/runs", headers={"Cookie": f"{SESSION_COOKIE}=é"})
+    assert api.status == 401 and api.content_type == "application/json"
+    login = await token_client.post("/login", data={"token": "é"})
+    assert login.status == 401 and login.content_type == "text/html"
+    bearer = await token_client.get("/api/runs", headers={"Authorization": "Bearer é"})
+    assert bearer.status == 401
+    for port, cookie in ((client.port, b"monitor_csrf=\xff\xfe"),
+                         (token_client.port, b"monitor_session=\xff\xfe")):
+        answer = await _raw_exchange(port, b"GET /suggestions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                           b"Cookie: " + cookie + b"\r\nConnection: close\r\n\r\n")
+        assert answer.split(b" ", 2)[1] in (b"200", b"401"), answer[:200]
+
+
+async def test_deeply_nested_json_is_a_400(client: TestClient, site: Site) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = await client.post(f"/api/suggestions/{site.suggestions[0]}/accept", data=body,
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 400 and "JSON" in (await response.json())["error"]
+
+
+async def test_accept_into_an_unwritable_catalog_is_a_4xx_page(
+        client: TestClient, site: Site, db: Database,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(path: object, fields: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("monitor.watch.triage.append_row", refuse)
+    token = await csrf_token(client)
+    first, second = site.suggestions[:2]
+    page = await client.post(f"/suggestions/{first}/accept", data={"csrf_token": token})
+    assert 400 <= page.status < 500 and page.content_type == "text/html"
+    assert "Permission denied" in await page.text()
+    api = await client.post(f"/api/suggestions/{second}/accept", json={})
+    assert 400 <= api.status < 500 and "Permission denied" in (await api.json())["error"]
+    assert statuses(db)["2401.00001"][0] == "new"
+
+
+async def test_an_unexpected_error_keeps_the_page_format(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("monitor.store.queries.list_runs", boom)
+    page, api = await client.get("/runs"), await client.get("/api/runs")
+    assert page.status == 500 and page.content_type == "text/html"
+    assert api.status == 500 and api.content_type == "application/json"
+    assert_headers(page)
+
+
+async def test_the_access_log_escapes_request_paths(site: Site, db: Database,  # noqa: F811
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="monitor.web.access")
+    app = create_app(db, site.settings, Guard())
+    async with TestClient(await started(app, **server_options())) as c:
+        await c.get("/x%0a127.0.0.1 GET /forged 200 1 ms%1b[31mred%e2%80%a8")
+    lines = [r.getMessage() for r in caplog.records if r.name == "monitor.web.access"]
+    assert len(lines) == 1 and "/x%0A127.0.0.1" in lines[0] and "%1B[31mred" in lines[0]
+    assert not any(c in lines[0] for c in "\n\r\x1b\u2028"), lines
+
+
+async def test_a_slow_loris_neither_blocks_others_nor_stays(site: Site,
+                                                            db: Database) -> None:  # noqa: F811
+    app = create_app(db, site.settings, Guard())
+    async with TestClient(await started(app, **server_options(header_timeout=0.5))) as c:
+        loris = []
+        for _ in range(100):  # request heads that never end
+            reader, writer = await asyncio.open_connection("127.0.0.1", c.port)
+            writer.write(b"GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            loris.append((reader, writer))
+        begun = time.monotonic()
+        assert (await c.get("/api/runs")).status == 200
+        assert time.monotonic() - begun < 5
+        for reader, writer in loris:  # each is closed by the server after the header timeout
+            assert await asyncio.wait_for(reader.read(), 20) == b""
+            writer.close()

@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ CSRF_FIELD = "csrf_token"
 # request storage key of the browser id (a typed key where aiohttp has them, 3.13+)
 BROWSER_ID: Any = web.RequestKey("browser_id", str) if hasattr(web, "RequestKey") else "browser_id"
 LOOPBACK_NAMES = ("localhost", "localhost.")
+_BROWSER_ID_RE = re.compile(r"[0-9a-f]{32}")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -66,7 +68,18 @@ def configured_token(settings: Settings) -> str:
 
 
 def _digest(key: bytes, message: str) -> str:
-    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, _bytes(message), hashlib.sha256).hexdigest()
+
+
+def _bytes(text: str) -> bytes:
+    """UTF-8 of ``text``; undecodable bytes that aiohttp kept as surrogates go back as bytes."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def same(given: str, expected: str) -> bool:
+    """Constant-time comparison of two strings of any characters (``hmac.compare_digest``
+    refuses non-ASCII str, which a client controls)."""
+    return hmac.compare_digest(_bytes(given), _bytes(expected))
 
 
 @dataclass(frozen=True)
@@ -92,19 +105,18 @@ class Guard:
         """True without a token; else when the bearer header or session cookie matches."""
         if not self.token:
             return True
-        return self.bearer(request) or hmac.compare_digest(
-            request.cookies.get(SESSION_COOKIE, ""), self.session_value())
+        return self.bearer(request) or same(request.cookies.get(SESSION_COOKIE, ""),
+                                            self.session_value())
 
     def bearer(self, request: web.Request) -> bool:
         """True when the request carries ``Authorization: Bearer <token>`` (and a token is set)."""
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        return bool(self.token) and scheme.lower() == "bearer" and hmac.compare_digest(
-            given.strip().encode(), self.token.encode())
+        return bool(self.token) and scheme.lower() == "bearer" and same(given.strip(),
+                                                                         self.token)
 
     def check_login(self, given: str) -> bool:
         """True when ``given`` is the token."""
-        return bool(self.token) and hmac.compare_digest(given.strip().encode(),
-                                                        self.token.encode())
+        return bool(self.token) and same(given.strip(), self.token)
 
     def csrf_token(self, browser_id: str) -> str:
         """The form token for the browser whose CSRF cookie is ``browser_id``."""
@@ -112,7 +124,7 @@ class Guard:
 
     def csrf_ok(self, browser_id: str, given: str) -> bool:
         """True when ``given`` is this process's token for ``browser_id``."""
-        return bool(browser_id) and hmac.compare_digest(given, self.csrf_token(browser_id))
+        return bool(browser_id) and same(given, self.csrf_token(browser_id))
 
 
 def host_ok(request: web.Request) -> bool:
@@ -136,9 +148,11 @@ def origin_ok(request: web.Request) -> bool:
 
 
 def browser_id(request: web.Request) -> str:
-    """This browser's CSRF cookie value, created for the request when absent."""
+    """This browser's CSRF cookie value, created for the request when absent or not one of ours
+    (32 lower-case hex digits)."""
     if BROWSER_ID not in request:
-        request[BROWSER_ID] = request.cookies.get(CSRF_COOKIE) or secrets.token_hex(16)
+        given = request.cookies.get(CSRF_COOKIE, "")
+        request[BROWSER_ID] = given if _BROWSER_ID_RE.fullmatch(given) else secrets.token_hex(16)
     return request[BROWSER_ID]
 
 

@@ -111,8 +111,16 @@ async def suggestions(request: web.Request, error: str | None = None,
     return render(request, "suggestions.html.j2", context, status=status)
 
 
+async def read_form(request: web.Request) -> Any:
+    """The POSTed form; HTTPBadRequest when it cannot be decoded (say, a body not in UTF-8)."""
+    try:
+        return await request.post()
+    except ValueError:  # UnicodeDecodeError included
+        raise web.HTTPBadRequest(reason="the form could not be read (not UTF-8?)") from None
+
+
 async def _triage(request: web.Request, verb: str) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     ident = request.match_info["ident"]
     try:
         if verb == "accept":
@@ -173,7 +181,7 @@ async def login(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther("/")
     if request.method == "GET":
         return login_page(request)
-    form = await request.post()
+    form = await read_form(request)
     if not guard.check_login(str(form.get("token", ""))):
         return login_page(request, 401, "Wrong token.")
     response = web.HTTPSeeOther(_local(str(form.get("next", "/"))))
