@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import logging
+import os
+import pty
 import re
+import select as io_select
+import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +31,12 @@ from monitor.pipeline.run import run_once
 from monitor.store.db import Database
 from monitor.store.models import Fingerprint, Resource, Suggestion, utcnow
 from monitor.web import create_app
-from monitor.web.app import server_options
-from monitor.web.security import SECURITY_HEADERS, SESSION_COOKIE, Guard
+from monitor.web.app import server_options, show_login_url
+from monitor.web.keys import GUARD
+from monitor.web.security import CSRF_COOKIE, SECURITY_HEADERS, SESSION_COOKIE, Guard
 from tests.cli_helpers import monitor, write_catalog, write_config
 from tests.dbutil import db, db_url  # noqa: F401
-from tests.service_helpers import register_commands
+from tests.service_helpers import LAUNCHER, child_env, register_commands, stop, wait_for
 from tests.simweb import SimWeb, redirect
 
 STATUS_KEYS = {"url", "canonical_url", "title", "section", "kind", "state", "http_status", "error",
@@ -103,9 +112,21 @@ def site(simweb: SimWeb, tmp_path: Path, db: Database) -> Site:  # noqa: F811
 
 
 @pytest.fixture
-async def client(site: Site, db: Database) -> AsyncIterator[TestClient]:  # noqa: F811
+async def anonymous(site: Site, db: Database) -> AsyncIterator[TestClient]:  # noqa: F811
+    """A client of a server without a configured token (a generated one), not signed in."""
     async with TestClient(TestServer(create_app(db, site.settings, Guard()))) as c:
         yield c
+
+
+@pytest.fixture
+async def client(anonymous: TestClient) -> TestClient:
+    """The same client signed in through the login URL that ``monitor serve`` prints."""
+    guard = anonymous.app[GUARD]
+    assert guard.generated
+    response = await anonymous.get("/login", params={"token": guard.token},
+                                   allow_redirects=False)
+    assert response.status == 303 and response.cookies[SESSION_COOKIE].value
+    return anonymous
 
 
 @pytest.fixture
@@ -187,7 +208,7 @@ async def test_form_post_without_or_with_a_wrong_csrf_token_is_refused(
         assert response.status == 403 and "CSRF" in await response.text()
         assert_headers(response)
     token = await csrf_token(client)
-    client.session.cookie_jar.clear()  # a token without the cookie it belongs to
+    client.session.cookie_jar.clear(lambda m: m.key == CSRF_COOKIE)  # token without its cookie
     response = await client.post(target, data={"csrf_token": token}, allow_redirects=False)
     assert response.status == 403
     assert site.catalog.read_bytes() == before
@@ -312,7 +333,8 @@ async def test_only_loopback_host_names_are_served_without_a_token(client: TestC
 ])
 def test_a_non_loopback_bind_needs_a_token(host: str, token: str, ok: bool) -> None:
     if ok:
-        assert Guard.for_bind(host, token).token == token
+        guard = Guard.for_bind(host, token)
+        assert guard.token == token if token else guard.generated and len(guard.token) >= 40
     else:
         with pytest.raises(ConfigError, match="MONITOR_TOKEN"):
             Guard.for_bind(host, token)
@@ -431,14 +453,18 @@ def _as_a_browser_reads(location: str) -> str:
     "//evil.example", "/\t\\evil.example", "javascript:alert(1)", "/\x00/evil.example",
 ])
 async def test_login_never_redirects_off_site(token_client: TestClient, target: str) -> None:
-    response = await token_client.post("/login", data={"token": TOKEN, "next": target},
-                                       allow_redirects=False)
-    assert response.status == 303
-    seen = _as_a_browser_reads(response.headers["Location"])
-    assert seen.startswith("/") and not seen.startswith("//"), (target, seen)
     form = await token_client.get("/login", params={"next": target})
     field = re.search(r'name="next" value="([^"]*)"', await form.text())
     assert field and not _as_a_browser_reads(field.group(1)).startswith("//"), target
+    for response in (
+            await token_client.post("/login", data={"token": TOKEN, "next": target},
+                                    allow_redirects=False),
+            await token_client.get("/login", params={"token": TOKEN, "next": target},
+                                   allow_redirects=False),
+            await token_client.get("/login", params={"next": target}, allow_redirects=False)):
+        assert response.status == 303
+        seen = _as_a_browser_reads(response.headers["Location"])
+        assert seen.startswith("/") and not seen.startswith("//"), (target, seen)
 
 
 async def test_login_keeps_a_local_next(token_client: TestClient) -> None:
@@ -554,3 +580,100 @@ async def test_a_slow_loris_neither_blocks_others_nor_stays(site: Site,
         for reader, writer in loris:  # each is closed by the server after the header timeout
             assert await asyncio.wait_for(reader.read(), 20) == b""
             writer.close()
+
+
+# ---------------------------------------------------------------- generated token (issue 16)
+
+
+async def test_without_a_configured_token_every_change_needs_the_generated_one(
+        anonymous: TestClient, site: Site, db: Database) -> None:  # noqa: F811
+    guard = anonymous.app[GUARD]
+    before = site.catalog.read_bytes()
+    for path in ("/", "/runs", "/resources", "/api/status", "/api/suggestions"):
+        assert (await anonymous.get(path)).status == 200, path  # reads stay open on loopback
+    page = await (await anonymous.get("/suggestions")).text()
+    assert 'id="sign-in"' in page and guard.token not in page
+    first, second, third = site.suggestions
+    form = await anonymous.post(f"/suggestions/{first}/accept",
+                                data={"csrf_token": await csrf_token(anonymous)},
+                                allow_redirects=False)
+    assert form.status == 401 and 'name="token"' in await form.text()
+    assert 'name="next" value="/suggestions"' in await form.text()
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        api = await anonymous.post(f"/api/suggestions/{first}/accept", json={}, headers=headers)
+        assert api.status == 401 and api.content_type == "application/json"
+    assert site.catalog.read_bytes() == before and statuses(db)["2401.00001"][0] == "new"
+    bearer = await anonymous.post(f"/api/suggestions/{third}/reject", json={"reason": "x"},
+                                  headers={"Authorization": f"Bearer {guard.token}"})
+    assert bearer.status == 200
+    assert (await anonymous.get("/login", params={"token": "wrong"})).status == 401
+    login = await anonymous.get("/login", params={"token": guard.token, "next": "/suggestions"},
+                                allow_redirects=False)
+    assert login.status == 303 and login.headers["Location"] == "/suggestions"
+    assert guard.token not in login.cookies[SESSION_COOKIE].value
+    assert 'id="sign-in"' not in await (await anonymous.get("/suggestions")).text()
+    done = await anonymous.post(f"/suggestions/{first}/accept",
+                                data={"csrf_token": await csrf_token(anonymous)},
+                                allow_redirects=False)
+    assert done.status == 303 and statuses(db)["2401.00001"][0] == "accepted"
+    plain = await anonymous.post(f"/api/suggestions/{second}/reject", data=b"{}",
+                                 headers={"Content-Type": "text/plain"})
+    assert plain.status == 415  # with the cookie only, the JSON content type is still required
+    assert (await anonymous.post(f"/api/suggestions/{second}/reject", json={})).status == 200
+
+
+def test_the_login_url_goes_to_the_terminal_only(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    guard = Guard()
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, piped = Terminal(), io.StringIO()
+    show_login_url(guard, "127.0.0.1", 8080, terminal)
+    show_login_url(guard, "::1", 8080, piped)
+    assert f"http://127.0.0.1:8080/login?token={guard.token}" in terminal.getvalue()
+    assert guard.token not in piped.getvalue() and "MONITOR_TOKEN" in piped.getvalue()
+    assert guard.token not in caplog.text
+
+
+def test_serve_prints_a_login_url_that_signs_in(tmp_path: Path) -> None:
+    from monitor.store.db import open_database
+
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    database = open_database(url)
+    ids = seed_suggestions(database)
+    database.dispose()
+    terminal, stderr = pty.openpty()
+    proc = subprocess.Popen([*LAUNCHER, "--db", url, "serve", "--port", "0"], cwd=tmp_path,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                            env=child_env())
+    os.close(stderr)
+    seen = bytearray()
+
+    def login_url() -> re.Match[str] | None:
+        if io_select.select([terminal], [], [], 0.1)[0]:
+            with contextlib.suppress(OSError):
+                seen.extend(os.read(terminal, 4096))
+        return re.search(r"http://127\.0\.0\.1:\d+/login\?token=[\w-]+", seen.decode())
+
+    try:
+        found = wait_for(login_url, what="the login URL on the terminal").group(0)
+        base = found.split("/login")[0]
+        anonymous = urllib.request.Request(f"{base}/api/suggestions/{ids[0]}/accept",
+                                           data=b"{}", method="POST",
+                                           headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(anonymous, timeout=10)
+        assert refused.value.code == 401
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        assert browser.open(found, timeout=10).status == 200  # 303 to / with the cookie
+        signed_in = urllib.request.Request(f"{base}/api/suggestions/{ids[1]}/reject",
+                                           data=b"{}", method="POST",
+                                           headers={"Content-Type": "application/json"})
+        assert json.loads(browser.open(signed_in, timeout=10).read())["status"] == "rejected"
+    finally:
+        stop(proc)
+        os.close(terminal)
+    assert seen.decode().count("/login?token=") == 1

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import unicodedata
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TextIO
+from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -109,11 +111,11 @@ def deny(request: web.Request, status: int, message: str,
 
 
 async def _post_refusal(request: web.Request, guard: Guard) -> web.StreamResponse | None:
-    """Why a POST is refused (CSRF, bearer token, content type), or None."""
+    """Why an authenticated POST is refused (CSRF, bearer token, content type), or None."""
     if request.path.startswith("/api/"):
         if guard.bearer(request):
             return None
-        if guard.token:
+        if not guard.generated:
             return deny(request, 401, "API requests that change data need "
                                       "'Authorization: Bearer <token>'",
                         {"WWW-Authenticate": 'Bearer realm="monitor"'})
@@ -133,13 +135,13 @@ async def _post_refusal(request: web.Request, guard: Guard) -> web.StreamRespons
 async def guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Host, Origin, token and CSRF checks before any handler (see monitor.web.security)."""
     guard = request.app[GUARD]
-    if not guard.token and not host_ok(request):
+    if guard.generated and not host_ok(request):
         return deny(request, 421, "this server answers only to loopback host names")
     if request.method not in ("GET", "HEAD", "POST"):
         return deny(request, 405, "method not allowed")
     if request.method == "POST" and not origin_ok(request):
         return deny(request, 403, "cross-origin request refused")
-    if request.path != "/login" and not guard.authenticated(request):
+    if request.path != "/login" and not guard.allows(request):
         if request.path.startswith("/api/"):
             return deny(request, 401, "authentication required: 'Authorization: Bearer <token>'",
                         {"WWW-Authenticate": 'Bearer realm="monitor"'})
@@ -200,6 +202,8 @@ async def serve(db: Database, settings: Settings, db_url: str,
     schedule: NightlySchedule | None = None
     try:
         await _start_site(runner, settings["serve.host"], settings["serve.port"])
+        if guard.generated:
+            show_login_url(guard, settings["serve.host"], runner.addresses[0][1])
         if with_schedule:
             schedule = NightlySchedule.from_settings(settings, db_url)
             schedule.start()
@@ -209,6 +213,22 @@ async def serve(db: Database, settings: Settings, db_url: str,
         if schedule is not None:
             await schedule.shutdown()
         await runner.cleanup()
+
+
+def show_login_url(guard: Guard, host: str, port: int, stream: TextIO | None = None) -> None:
+    """Print the login URL of a generated token once on ``stream`` (standard error) when it is
+    a terminal; never through logging, so it reaches no log handler or file. Without a
+    terminal (systemd, a redirect to a file) only how to set a token is printed."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        print("monitor serve: no token configured and standard error is not a terminal, so the "
+              "generated one is not shown: triage needs a token; set MONITOR_TOKEN or "
+              "serve.token to use it from here", file=stream, flush=True)
+        return
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/login?{urlencode({'token': guard.token})}"
+    print(f"To triage (accept, reject) in the web UI, open this URL; it changes at every "
+          f"start:\n    {url}", file=stream, flush=True)
 
 
 async def _start_site(runner: web.AppRunner, host: str, port: int) -> None:

@@ -2,18 +2,25 @@
 
 Rules (SPEC §3 ``monitor serve``):
 
-- **Token.** ``MONITOR_TOKEN`` (environment) or ``serve.token``. Bound to anything but loopback,
-  the server refuses to start without one (ConfigError, exit 3). When a token is set, every
-  request needs it: ``Authorization: Bearer <token>``, or the session cookie that ``/login``
-  sets (HttpOnly, SameSite=Strict; its value is derived from the token, never the token).
+- **Token.** ``MONITOR_TOKEN`` (environment) or ``serve.token``: the *configured* token. Bound to
+  anything but loopback, the server refuses to start without one (ConfigError, exit 3). With a
+  configured token, every request needs it: ``Authorization: Bearer <token>``, or the session
+  cookie that ``/login`` sets (HttpOnly, SameSite=Strict; its value is derived from the token,
+  never the token); API state changes need the bearer header.
+- **Generated token** (as Jupyter does). On loopback without a configured token, a random token
+  is generated at each start and ``monitor serve`` prints the login URL
+  (``/login?token=...``) once on standard error when that is a terminal, never through logging.
+  Pages and the read API stay open to loopback clients, but every state change needs the
+  token: the bearer header, or the session cookie that the login URL (or the ``/login`` form)
+  sets. So another local user or process cannot triage by posting to the port.
 - **State changes** are POST only. Forms carry a CSRF token: an HMAC, under a per-process random
-  secret, of a random per-browser cookie (signed double-submit). API POSTs carry the bearer
-  token when one is set, and must send ``Content-Type: application/json`` otherwise (a browser
-  cannot send that cross-site without a CORS preflight, which this server never grants).
-  A POST that the browser marks as coming from another site (``Sec-Fetch-Site``, ``Origin``) is
-  refused.
-- **Host.** Without a token (loopback only) the Host header must be a loopback name, so a DNS
-  rebinding page cannot talk to the server.
+  secret, of a random per-browser cookie (signed double-submit). An API POST authenticated by
+  the session cookie rather than the bearer header must send ``Content-Type:
+  application/json`` (a browser cannot send that cross-site without a CORS preflight, which
+  this server never grants). A POST that the browser marks as coming from another site
+  (``Sec-Fetch-Site``, ``Origin``) is refused.
+- **Host.** Without a configured token (loopback only) the Host header must be a loopback name,
+  so a DNS rebinding page cannot talk to the server.
 - **Headers** on every response: a CSP without scripts, ``nosniff``, no referrer, no framing.
 - The token is never logged or rendered; the access log has no query strings.
 """
@@ -84,14 +91,25 @@ def same(given: str, expected: str) -> bool:
 
 @dataclass(frozen=True)
 class Guard:
-    """The security policy of one server process."""
+    """The security policy of one server process.
+
+    ``Guard(token=T)`` is the policy of a configured token; ``Guard()`` generates a random token
+    (``generated`` is then True): reads stay open, state changes need the token.
+    """
 
     token: str = field(default="", repr=False)
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    generated: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        if not self.token:
+            object.__setattr__(self, "token", secrets.token_urlsafe(32))
+            object.__setattr__(self, "generated", True)
 
     @classmethod
     def for_bind(cls, host: str, token: str) -> Guard:
-        """The guard for a server bound to ``host``; ConfigError when a token is required."""
+        """The guard for a server bound to ``host``: ``token`` ('' to generate one on
+        loopback); ConfigError when a non-loopback bind has no configured token."""
         if not token and not is_loopback(host):
             raise ConfigError(f"serve.host {host!r} is not a loopback address: set a token "
                               "(environment MONITOR_TOKEN or serve.token) or bind to 127.0.0.1")
@@ -102,11 +120,14 @@ class Guard:
         return _digest(self.token.encode(), "monitor-session-v1")
 
     def authenticated(self, request: web.Request) -> bool:
-        """True without a token; else when the bearer header or session cookie matches."""
-        if not self.token:
-            return True
+        """True when the bearer header or the session cookie matches the token."""
         return self.bearer(request) or same(request.cookies.get(SESSION_COOKIE, ""),
                                             self.session_value())
+
+    def allows(self, request: web.Request) -> bool:
+        """True when ``request`` may proceed: authenticated, or a read under a generated token."""
+        return (self.generated and request.method in ("GET", "HEAD")) or self.authenticated(
+            request)
 
     def bearer(self, request: web.Request) -> bool:
         """True when the request carries ``Authorization: Bearer <token>`` (and a token is set)."""
@@ -128,7 +149,8 @@ class Guard:
 
 
 def host_ok(request: web.Request) -> bool:
-    """Without a token, only loopback Host names are served (DNS rebinding defence)."""
+    """True for a loopback Host name: without a configured token only those are served (DNS
+    rebinding defence)."""
     host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
     return is_loopback(host)
 

@@ -108,6 +108,8 @@ async def suggestions(request: web.Request, error: str | None = None,
     done = request.query.get("done", "")
     context["done"] = next((s for s in context["decided"] if str(s["id"]) == done), None)
     context["error"] = error
+    guard = request.app[GUARD]
+    context["sign_in"] = guard.generated and not guard.authenticated(request)
     return render(request, "suggestions.html.j2", context, status=status)
 
 
@@ -146,9 +148,17 @@ async def reject(request: web.Request) -> web.Response:
 
 def login_page(request: web.Request, status: int = 200,
                error: str | None = None) -> web.Response:
-    """The token form (the token is never echoed back)."""
-    target = request.path_qs if request.path != "/login" else request.query.get("next", "/")
-    return render(request, "login.html.j2", {"next": _local(target), "error": error},
+    """The token form (the token is never echoed back); after it, back to where the user was
+    (the queue after a refused triage POST)."""
+    if request.path == "/login":
+        target = request.query.get("next", "/")
+    elif request.method == "POST":
+        target = "/suggestions" if request.path.startswith("/suggestions/") else "/"
+    else:
+        target = request.path_qs
+    generated = request.app[GUARD].generated
+    return render(request, "login.html.j2",
+                  {"next": _local(target), "error": error, "generated": generated},
                   status=status)
 
 
@@ -175,16 +185,22 @@ def _local(target: str) -> str:
 
 
 async def login(request: web.Request) -> web.Response:
-    """GET: the form. POST: check the token, set the session cookie, go to ``next``."""
+    """GET: the form, or with ``?token=`` (the URL ``monitor serve`` prints for a generated
+    token) sign in at once. POST: the form's token. A right token sets the session cookie and
+    goes to ``next``; a signed-in browser goes there directly."""
     guard = request.app[GUARD]
-    if not guard.token:
-        raise web.HTTPSeeOther("/")
     if request.method == "GET":
-        return login_page(request)
-    form = await read_form(request)
-    if not guard.check_login(str(form.get("token", ""))):
+        if "token" not in request.query:
+            if guard.authenticated(request):
+                raise web.HTTPSeeOther(_local(request.query.get("next", "/")))
+            return login_page(request)
+        given, target = request.query["token"], request.query.get("next", "/")
+    else:
+        form = await read_form(request)
+        given, target = str(form.get("token", "")), str(form.get("next", "/"))
+    if not guard.check_login(given):
         return login_page(request, 401, "Wrong token.")
-    response = web.HTTPSeeOther(_local(str(form.get("next", "/"))))
+    response = web.HTTPSeeOther(_local(target))
     set_cookie(response, SESSION_COOKIE, guard.session_value(), request.secure)
     raise response
 
