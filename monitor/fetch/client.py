@@ -5,7 +5,9 @@ Rules, and where they come from:
 - Redirects (RFC 9110 §15.4) are followed by hand: 301 302 303 307 308 with a `Location`,
   resolved against the current URL (relative and protocol-relative references too). 303 turns
   any method but HEAD into GET; 301/302 turn POST into GET (as browsers do). A `Location` that
-  cannot be parsed or is not http(s) ends the chain with `invalid_url`.
+  cannot be parsed or is not http(s) ends the chain with `invalid_url`; so does a redirect from
+  a public address into a private network (loopback, private, link-local...; the exact rule is
+  in `monitor.fetch.network`).
 - Cookies: each top-level `fetch` has its own cookie jar; cookies set along the chain (and
   by earlier attempts) are sent on later requests, as a browser would.
 - Loops: a request is a repeat when the same URL would be sent with the same `Cookie` header
@@ -51,6 +53,7 @@ from yarl import URL
 
 from monitor.vocabulary import FetchResult, Hop
 
+from . import network
 from .options import FetchOptions
 from .resolver import ConnectToConnector, ConnectToResolver, make_ssl_context
 
@@ -322,15 +325,19 @@ class Fetcher:
         current, method = walk.start, walk.method
         headers = {**walk.headers, **walk.conditional}
         seen: set[tuple[str, str]] = set()
+        from_public = False  # the catalog URL itself goes wherever it says
         while True:
             cookie = _cookie_header(walk.jar, current)
             if (str(current), cookie) in seen:
                 return _fail(result, "redirect_loop", f"redirect loop: {current} requested again")
             seen.add((str(current), cookie))
             display = walk.url if not result.chain else str(current)
-            location = await self._hop(walk, result, current, display, method, headers, cookie)
+            hop = network.HopNetwork(refuse_private=from_public)
+            location = await self._hop(walk, result, current, display, method, headers, cookie,
+                                       hop)
             if location is None:
                 return result
+            from_public = hop.public is not False  # unknown counts as public
             try:
                 current = _resolve_location(current, location)
             except ValueError as exc:
@@ -342,12 +349,16 @@ class Fetcher:
 
     async def _hop(
         self, walk: _Walk, result: FetchResult, url: URL, display: str,
-        method: str, headers: dict[str, str], cookie: str,
+        method: str, headers: dict[str, str], cookie: str, hop: network.HopNetwork,
     ) -> str | None:
-        """Send one request, record it in `result`; return the Location to follow, if any."""
+        """Send one request, record it in `result`; return the Location to follow, if any.
+
+        `hop` carries the private-network rule to the connector and learns where the request
+        went (see `monitor.fetch.network`)."""
         send = {**headers, "Cookie": cookie} if cookie else headers
         assert self._session is not None and self._global is not None
         async with self._hosts.hold((url.raw_host or "").lower()), self._global:
+            context = network.CURRENT_HOP.set(hop)
             try:
                 async with self._session.request(
                     method, url, headers=send, allow_redirects=False
@@ -356,6 +367,8 @@ class Fetcher:
             except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
                 result.error, result.detail = self._classify(exc)
                 return None
+            finally:
+                network.CURRENT_HOP.reset(context)
 
     async def _take_response(
         self, walk: _Walk, result: FetchResult, resp: aiohttp.ClientResponse, display: str
