@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor import __version__
@@ -39,6 +40,7 @@ class Setting:
     low: float | None = 0  # smallest allowed number (inclusive); None = no bound
     high: float | None = None  # largest allowed number (inclusive)
     choices: tuple[str, ...] = ()  # the allowed strings, when only some are
+    secret: bool = False  # never shown in messages (tokens, URLs with credentials)
 
     @property
     def key(self) -> str:
@@ -63,6 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("http", "user_agent", f"monitor/{__version__} (+{PROJECT_URL})", "User-Agent header"),
     Setting("http", "connect_to", [], "curl --connect-to strings HOST1:PORT1:HOST2:PORT2"),
     Setting("http", "ca_bundle", "", "PEM file of extra trusted CAs"),
+    Setting("http", "proxy", "", "http(s) proxy URL; empty: HTTPS_PROXY/HTTP_PROXY/NO_PROXY "
+            "from the environment", secret=True),
     Setting("health", "dead_after_runs", 3, "consecutive failing non-degraded runs before dead", 1),
     Setting("health", "dead_after_hours", 48.0, "hours the failing streak must span before dead"),
     Setting("health", "degraded_threshold", 0.8,
@@ -96,7 +100,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("schedule", "timezone", "UTC", "time zone of the cron expression"),
     Setting("serve", "host", "127.0.0.1", "address the web UI binds to"),
     Setting("serve", "port", 8080, "port of the web UI", 0, 65535),
-    Setting("serve", "token", "", "bearer token for the web UI (env MONITOR_TOKEN)"),
+    Setting("serve", "token", "", "bearer token for the web UI (env MONITOR_TOKEN)",
+            secret=True),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -144,7 +149,7 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
         ok = isinstance(value, type(default))
     if not ok:
         raise ConfigError(f"{where}: {setting.key} must be a {_type_name(default)}, "
-                          f"got {value!r}")
+                          f"got {_shown(setting, value)}")
     if isinstance(value, int | float) and not isinstance(value, bool):
         _check_bounds(setting, value, where)
     if setting.choices and value not in setting.choices:
@@ -153,8 +158,28 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
     for text in value if isinstance(value, list) else [value]:
         if isinstance(text, str) and _CONTROL.search(text):
             raise ConfigError(f"{where}: {setting.key} must not hold control characters "
-                              f"(a line break?), got {text[:80]!r}")
+                              f"(a line break?), got {_shown(setting, text[:80])}")
+    if setting.key == "http.proxy" and value:
+        _check_proxy(value, where)
     return value
+
+
+def _shown(setting: Setting, value: Any) -> str:
+    """``value`` for a message: hidden for secret settings."""
+    return "(hidden)" if setting.secret else repr(value)
+
+
+def _check_proxy(url: str, where: str) -> None:
+    """An http:// or https:// URL with a host (aiohttp supports no other proxy); the URL,
+    which may hold credentials, is never part of the message."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: http.proxy must be an http:// or https:// URL with a host "
+                          "(the value is not shown: it may hold credentials)")
 
 
 def _check_bounds(setting: Setting, value: float, where: str) -> None:

@@ -59,12 +59,13 @@ class ArxivClient(arxiv.Client):
 
     ``page_size``: results per request (the API allows up to 2000); ``delay_seconds``: seconds
     between requests (arXiv asks for 3); ``retries``: extra tries per page for transient
-    failures; ``timeout``: seconds per request; ``sleep`` waits for backoff (injectable).
-    ``requests_made`` counts HTTP responses received.
+    failures; ``timeout``: seconds per request; ``proxy``: http(s) proxy URL for every request
+    ("": requests reads HTTPS_PROXY/HTTP_PROXY/NO_PROXY from the environment); ``sleep`` waits
+    for backoff (injectable). ``requests_made`` counts HTTP responses received.
     """
 
     def __init__(self, api_url: str, *, page_size: int = 100, delay_seconds: float = 3.0,
-                 retries: int = 2, timeout: float = 30.0,
+                 retries: int = 2, timeout: float = 30.0, proxy: str = "",
                  sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__(page_size=page_size, delay_seconds=delay_seconds, num_retries=0)
         self.api_url = api_url
@@ -75,6 +76,8 @@ class ArxivClient(arxiv.Client):
         self.last_response: requests.Response | None = None
         self._session = _TimeoutSession(timeout)
         self._session.hooks["response"].append(self._remember)
+        if proxy:
+            self._session.proxies = {"http": proxy, "https": proxy}
 
     def by_ids(self, ids: list[str]) -> Iterator[arxiv.Result]:
         """The API's entries for the versionless ``ids`` (one ``id_list`` query, paged).
@@ -157,10 +160,10 @@ def describe_error(err: Exception) -> str:
 
 def make_client(settings: Any, *, page_size: int | None = None) -> ArxivClient:
     """An :class:`ArxivClient` from settings: ``arxiv.api_url``, ``arxiv.delay_seconds``,
-    ``http.retries``, ``http.timeout``; ``page_size`` defaults to ``arxiv.max_results`` capped at
-    100 (the arxiv package's default page)."""
+    ``http.retries``, ``http.timeout``, ``http.proxy``; ``page_size`` defaults to
+    ``arxiv.max_results`` capped at 100 (the arxiv package's default page)."""
     size = page_size or max(1, min(int(settings["arxiv.max_results"]), 100))
     return ArxivClient(settings["arxiv.api_url"], page_size=size,
                        delay_seconds=float(settings["arxiv.delay_seconds"]),
                        retries=int(settings["http.retries"]),
-                       timeout=float(settings["http.timeout"]))
+                       timeout=float(settings["http.timeout"]), proxy=settings["http.proxy"])
