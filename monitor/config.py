@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor import __version__
 from monitor.errors import ConfigError
+from monitor.files import MAX_CONFIG_BYTES, MAX_FILE_BYTES, check_path, read_regular_file
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
@@ -41,6 +42,7 @@ class Setting:
     high: float | None = None  # largest allowed number (inclusive)
     choices: tuple[str, ...] = ()  # the allowed strings, when only some are
     secret: bool = False  # never shown in messages (tokens, URLs with credentials)
+    path: str = ""  # "file" or "dir": a path checked when set (see check_path)
 
     @property
     def key(self) -> str:
@@ -48,40 +50,43 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("catalog", "path", "catalog.csv", "catalog CSV to sync and check"),
+    Setting("catalog", "path", "catalog.csv", "catalog CSV to sync and check", path="file"),
     Setting("database", "url", DEFAULT_DB_URL, "SQLAlchemy URL of the database"),
-    Setting("http", "concurrency", 32, "requests in flight, all hosts", 1),
-    Setting("http", "per_host", 2, "requests in flight to one host", 1),
+    Setting("http", "concurrency", 32, "requests in flight, all hosts", 1, 1024),
+    Setting("http", "per_host", 2, "requests in flight to one host", 1, 256),
     Setting("http", "timeout", 30.0, "seconds for a whole request", 0.001, 86_400),
     Setting("http", "connect_timeout", 10.0, "seconds to connect", 0.001, 86_400),
-    Setting("http", "max_redirects", 10, "redirects followed before too_many_redirects"),
+    Setting("http", "max_redirects", 10, "redirects followed before too_many_redirects", 0, 100),
     Setting("http", "retries", 2, "extra tries for transient failures (timeouts, 5xx, 429)",
             0, 20),
     Setting("http", "backoff_base", 1.0, "seconds before the first retry; doubles each retry",
             0, 600),
     Setting("http", "retry_after_cap", 60.0,
             "seconds; a longer Retry-After counts as a failure for this run", 0, 86_400),
-    Setting("http", "max_body_bytes", 5_000_000, "bytes of body read at most", 1),
+    Setting("http", "max_body_bytes", 5_000_000, "bytes of body read at most", 1, 1_000_000_000),
     Setting("http", "user_agent", f"monitor/{__version__} (+{PROJECT_URL})", "User-Agent header"),
     Setting("http", "connect_to", [], "curl --connect-to strings HOST1:PORT1:HOST2:PORT2"),
-    Setting("http", "ca_bundle", "", "PEM file of extra trusted CAs"),
+    Setting("http", "ca_bundle", "", "PEM file of extra trusted CAs", path="file"),
     Setting("http", "proxy", "", "http(s) proxy URL; empty: HTTPS_PROXY/HTTP_PROXY/NO_PROXY "
             "from the environment", secret=True),
-    Setting("health", "dead_after_runs", 3, "consecutive failing non-degraded runs before dead", 1),
-    Setting("health", "dead_after_hours", 48.0, "hours the failing streak must span before dead"),
+    Setting("health", "dead_after_runs", 3, "consecutive failing non-degraded runs before dead",
+            1, 1000),
+    Setting("health", "dead_after_hours", 48.0, "hours the failing streak must span before dead",
+            0, 87_600),
     Setting("health", "degraded_threshold", 0.8,
             "share of hosts failing with dns/connect/timeout that marks a run degraded", 0, 1),
     Setting("health", "change_threshold", 0.90, "text similarity below this is a change", 0, 1),
     Setting("arxiv", "api_url", "https://export.arxiv.org/api/query", "arXiv API endpoint"),
     Setting("arxiv", "categories", ["cs.CL", "cs.LG", "cs.AI"], "watched arXiv categories"),
-    Setting("arxiv", "max_results", 200, "papers fetched at most per category and run", 1),
-    Setting("arxiv", "lookback_days", 7, "days back on the first watch"),
-    Setting("arxiv", "delay_seconds", 3.0, "seconds between arXiv API requests"),
+    Setting("arxiv", "max_results", 200, "papers fetched at most per category and run",
+            1, 30_000),
+    Setting("arxiv", "lookback_days", 7, "days back on the first watch", 0, 3650),
+    Setting("arxiv", "delay_seconds", 3.0, "seconds between arXiv API requests", 0, 600),
     Setting("arxiv", "min_score", 0.1, "suggestions below this score are dropped", 0, 1),
-    Setting("arxiv", "max_suggestions", 30, "suggestions kept per watch"),
+    Setting("arxiv", "max_suggestions", 30, "suggestions kept per watch", 0, 10_000),
     Setting("arxiv", "keywords", [], "extra terms that raise a paper's score"),
-    Setting("report", "dir", "reports", "directory of rendered reports"),
-    Setting("report", "history_runs", 30, "runs shown in the trend", 1),
+    Setting("report", "dir", "reports", "directory of rendered reports", path="dir"),
+    Setting("report", "history_runs", 30, "runs shown in the trend", 1, 10_000),
     Setting("report", "base_url", "", "where the reports are served, for links in notifications"),
     Setting("notify", "urls", [],
             "apprise URLs of the channels (mailto://, slack://, json://, ...)"),
@@ -90,7 +95,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("notify", "when", "action", "when to send: action, always or never",
             choices=("action", "always", "never")),
     Setting("notify", "min_suggestions", 1,
-            "new suggestions that make a night worth a message (0: never on their own)", 0),
+            "new suggestions that make a night worth a message (0: never on their own)",
+            0, 10_000),
     Setting("notify.github", "repo", "",
             "owner/name of the rolling GitHub issue (token from GITHUB_TOKEN)"),
     Setting("notify.github", "api_url", "https://api.github.com",
@@ -103,6 +109,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("serve", "token", "", "bearer token for the web UI (env MONITOR_TOKEN)",
             secret=True),
 )
+"""Every number has both bounds (``low``, ``high``): extremes are a clear error, never an
+overflow or a run that exhausts the machine (issue 16)."""
 
 _BY_KEY = {s.key: s for s in SETTINGS}
 _SECTIONS = frozenset(s.section for s in SETTINGS)
@@ -161,6 +169,10 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
                               f"(a line break?), got {_shown(setting, text[:80])}")
     if setting.key == "http.proxy" and value:
         _check_proxy(value, where)
+    if setting.path and value:
+        problem = check_path(value, setting.path, MAX_FILE_BYTES.get(setting.key))
+        if problem:
+            raise ConfigError(f"{where}: {setting.key}: {problem}")
     return value
 
 
@@ -241,13 +253,15 @@ def load_settings(path: str | None = None) -> Settings:
     explicit = path or os.environ.get("MONITOR_CONFIG")
     candidate = Path(explicit) if explicit else Path("monitor.toml")
     settings = Settings()
-    if not candidate.exists():
-        if explicit:
-            raise ConfigError(f"config file not found: {candidate}")
-        return settings
     try:
-        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(read_regular_file(candidate, MAX_CONFIG_BYTES).decode("utf-8"))
+    except FileNotFoundError as exc:
+        if explicit:
+            raise ConfigError(f"config file not found: {candidate}") from exc
+        return settings
+    except OSError as exc:
+        raise ConfigError(f"{candidate}: cannot read: {exc.strerror or exc}") from exc
+    except (ValueError, tomllib.TOMLDecodeError) as exc:  # UnicodeDecodeError included
         raise ConfigError(f"{candidate}: {exc}") from exc
     settings.values.update(parse_toml(_flatten_tables(data), str(candidate)))
     settings.source = str(candidate)
