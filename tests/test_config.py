@@ -136,6 +136,8 @@ def test_special_files_on_the_command_line_are_exit_3(tmp_path: Path) -> None:
     assert checked.exit_code == 3 and "catalog.path" in checked.stderr
     config = monitor(url, Path("/dev/zero"), "status")
     assert config.exit_code == 3 and "/dev/zero is not a regular file" in config.stderr
+    validated = monitor(url, None, "catalog", "validate", "/dev/zero")
+    assert validated.exit_code == 3 and "/dev/zero is not a regular file" in validated.stderr
 
 
 def test_a_big_config_file_is_refused(tmp_path: Path) -> None:
