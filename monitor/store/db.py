@@ -20,7 +20,9 @@ database behind head is a clear DatabaseError.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -114,15 +116,47 @@ def is_read_only(engine: Engine) -> bool:
     return engine.url.get_backend_name() == "sqlite" and engine.url.query.get("mode") == "ro"
 
 
+POSTGRES_EXTRA = "pip install 'monitor[postgres]'"
+"""How to install the PostgreSQL driver (psycopg 3, the ``postgres`` extra of pyproject.toml)."""
+_POSTGRES_MODULES = ("psycopg", "psycopg_binary", "psycopg_c", "psycopg2")
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+
+
+def _driver(parsed: URL) -> URL:
+    """``postgresql://`` names no driver, and SQLAlchemy's default for it is psycopg2, which the
+    ``postgres`` extra does not install: use psycopg (3), unless psycopg2 is there."""
+    if parsed.drivername == "postgresql" and importlib.util.find_spec("psycopg2") is None:
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _missing_driver(parsed: URL, err: ImportError) -> str:
+    """What to install for the driver that ``err`` says is missing."""
+    module = (err.name or "").split(".")[0]
+    if parsed.get_backend_name() == "postgresql" and (
+            module in _POSTGRES_MODULES or "psycopg" in str(err)):
+        return (f"the PostgreSQL driver is not installed ({err}): {POSTGRES_EXTRA}, "
+                "or pip install 'psycopg[binary]'")
+    return f"the driver for {parsed.drivername} is not installed ({err})"
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` (SQLite files this process cannot write: read-only).
-    Raises ConfigError for a malformed URL or unknown driver."""
+
+    Raises ConfigError for a malformed URL, an unknown driver, or a driver that is not
+    installed (saying what to install: :data:`POSTGRES_EXTRA` for PostgreSQL). The URL's
+    password is never part of a message.
+    """
+    shown = _PASSWORD.sub(r"\1***@", url)
     try:
-        parsed = make_url(url)
+        parsed = _driver(make_url(url))
+        shown = parsed.render_as_string(hide_password=True)
         read_only = _read_only_url(parsed) if parsed.get_backend_name() == "sqlite" else None
         engine = create_engine(read_only or parsed, pool_pre_ping=True)
-    except (exc.ArgumentError, exc.NoSuchModuleError, ImportError, ValueError) as err:
-        raise ConfigError(f"bad database URL {url!r}: {err}") from err
+    except ImportError as err:
+        raise ConfigError(f"database URL {shown}: {_missing_driver(parsed, err)}") from err
+    except (exc.ArgumentError, exc.NoSuchModuleError, ValueError) as err:
+        raise ConfigError(f"bad database URL {shown}: {err}") from err
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect",
                      _sqlite_read_only_pragmas if read_only else _sqlite_pragmas)
