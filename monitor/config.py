@@ -1,12 +1,14 @@
 """Configuration: one table of settings drives monitor.toml, the CLI and the docs.
 
 Precedence (SPEC §4): command-line options > ``monitor.toml`` > built-in defaults.
-``load_settings`` raises :class:`~monitor.errors.ConfigError` naming the key for an unknown key
-or a value of the wrong type.
+``load_settings`` raises one :class:`~monitor.errors.ConfigError` listing every problem of the
+file (unknown keys with the nearest known one, wrong types, values out of bounds, a bad
+schedule), each as ``file:line: key ...``.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -16,10 +18,13 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor import __version__
 from monitor.errors import ConfigError
+from monitor.files import MAX_CONFIG_BYTES, MAX_FILE_BYTES, check_path, read_regular_file
+from monitor.toml_lines import key_lines
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
@@ -39,6 +44,8 @@ class Setting:
     low: float | None = 0  # smallest allowed number (inclusive); None = no bound
     high: float | None = None  # largest allowed number (inclusive)
     choices: tuple[str, ...] = ()  # the allowed strings, when only some are
+    secret: bool = False  # never shown in messages (tokens, URLs with credentials)
+    path: str = ""  # "file" or "dir": a path checked when set (see check_path)
 
     @property
     def key(self) -> str:
@@ -46,38 +53,43 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("catalog", "path", "catalog.csv", "catalog CSV to sync and check"),
+    Setting("catalog", "path", "catalog.csv", "catalog CSV to sync and check", path="file"),
     Setting("database", "url", DEFAULT_DB_URL, "SQLAlchemy URL of the database"),
-    Setting("http", "concurrency", 32, "requests in flight, all hosts", 1),
-    Setting("http", "per_host", 2, "requests in flight to one host", 1),
+    Setting("http", "concurrency", 32, "requests in flight, all hosts", 1, 1024),
+    Setting("http", "per_host", 2, "requests in flight to one host", 1, 256),
     Setting("http", "timeout", 30.0, "seconds for a whole request", 0.001, 86_400),
     Setting("http", "connect_timeout", 10.0, "seconds to connect", 0.001, 86_400),
-    Setting("http", "max_redirects", 10, "redirects followed before too_many_redirects"),
+    Setting("http", "max_redirects", 10, "redirects followed before too_many_redirects", 0, 100),
     Setting("http", "retries", 2, "extra tries for transient failures (timeouts, 5xx, 429)",
             0, 20),
     Setting("http", "backoff_base", 1.0, "seconds before the first retry; doubles each retry",
             0, 600),
     Setting("http", "retry_after_cap", 60.0,
             "seconds; a longer Retry-After counts as a failure for this run", 0, 86_400),
-    Setting("http", "max_body_bytes", 5_000_000, "bytes of body read at most", 1),
+    Setting("http", "max_body_bytes", 5_000_000, "bytes of body read at most", 1, 1_000_000_000),
     Setting("http", "user_agent", f"monitor/{__version__} (+{PROJECT_URL})", "User-Agent header"),
     Setting("http", "connect_to", [], "curl --connect-to strings HOST1:PORT1:HOST2:PORT2"),
-    Setting("http", "ca_bundle", "", "PEM file of extra trusted CAs"),
-    Setting("health", "dead_after_runs", 3, "consecutive failing non-degraded runs before dead", 1),
-    Setting("health", "dead_after_hours", 48.0, "hours the failing streak must span before dead"),
+    Setting("http", "ca_bundle", "", "PEM file of extra trusted CAs", path="file"),
+    Setting("http", "proxy", "", "http(s) proxy URL; empty: HTTPS_PROXY/HTTP_PROXY/NO_PROXY "
+            "from the environment", secret=True),
+    Setting("health", "dead_after_runs", 3, "consecutive failing non-degraded runs before dead",
+            1, 1000),
+    Setting("health", "dead_after_hours", 48.0, "hours the failing streak must span before dead",
+            0, 87_600),
     Setting("health", "degraded_threshold", 0.8,
             "share of hosts failing with dns/connect/timeout that marks a run degraded", 0, 1),
     Setting("health", "change_threshold", 0.90, "text similarity below this is a change", 0, 1),
     Setting("arxiv", "api_url", "https://export.arxiv.org/api/query", "arXiv API endpoint"),
     Setting("arxiv", "categories", ["cs.CL", "cs.LG", "cs.AI"], "watched arXiv categories"),
-    Setting("arxiv", "max_results", 200, "papers fetched at most per category and run", 1),
-    Setting("arxiv", "lookback_days", 7, "days back on the first watch"),
-    Setting("arxiv", "delay_seconds", 3.0, "seconds between arXiv API requests"),
+    Setting("arxiv", "max_results", 200, "papers fetched at most per category and run",
+            1, 30_000),
+    Setting("arxiv", "lookback_days", 7, "days back on the first watch", 0, 3650),
+    Setting("arxiv", "delay_seconds", 3.0, "seconds between arXiv API requests", 0, 600),
     Setting("arxiv", "min_score", 0.1, "suggestions below this score are dropped", 0, 1),
-    Setting("arxiv", "max_suggestions", 30, "suggestions kept per watch"),
+    Setting("arxiv", "max_suggestions", 30, "suggestions kept per watch", 0, 10_000),
     Setting("arxiv", "keywords", [], "extra terms that raise a paper's score"),
-    Setting("report", "dir", "reports", "directory of rendered reports"),
-    Setting("report", "history_runs", 30, "runs shown in the trend", 1),
+    Setting("report", "dir", "reports", "directory of rendered reports", path="dir"),
+    Setting("report", "history_runs", 30, "runs shown in the trend", 1, 10_000),
     Setting("report", "base_url", "", "where the reports are served, for links in notifications"),
     Setting("notify", "urls", [],
             "apprise URLs of the channels (mailto://, slack://, json://, ...)"),
@@ -86,7 +98,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("notify", "when", "action", "when to send: action, always or never",
             choices=("action", "always", "never")),
     Setting("notify", "min_suggestions", 1,
-            "new suggestions that make a night worth a message (0: never on their own)", 0),
+            "new suggestions that make a night worth a message (0: never on their own)",
+            0, 10_000),
     Setting("notify.github", "repo", "",
             "owner/name of the rolling GitHub issue (token from GITHUB_TOKEN)"),
     Setting("notify.github", "api_url", "https://api.github.com",
@@ -96,8 +109,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("schedule", "timezone", "UTC", "time zone of the cron expression"),
     Setting("serve", "host", "127.0.0.1", "address the web UI binds to"),
     Setting("serve", "port", 8080, "port of the web UI", 0, 65535),
-    Setting("serve", "token", "", "bearer token for the web UI (env MONITOR_TOKEN)"),
+    Setting("serve", "token", "", "bearer token for the web UI (env MONITOR_TOKEN)",
+            secret=True),
 )
+"""Every number has both bounds (``low``, ``high``): extremes are a clear error, never an
+overflow or a run that exhausts the machine (issue 16)."""
 
 _BY_KEY = {s.key: s for s in SETTINGS}
 _SECTIONS = frozenset(s.section for s in SETTINGS)
@@ -130,8 +146,22 @@ def _type_name(value: Any) -> str:
             list: "list of strings"}[type(value)]
 
 
+class _Invalid(ValueError):
+    """A bad value; the message names the key, never the file or line."""
+
+
 def _coerce(setting: Setting, value: Any, where: str) -> Any:
-    """Check ``value`` against the default's type; ints are accepted for floats."""
+    """``value`` checked for ``setting`` (see :func:`_validated`); ConfigError prefixed with
+    ``where`` when it is bad."""
+    try:
+        return _validated(setting, value)
+    except _Invalid as err:
+        raise ConfigError(f"{where}: {err}") from None
+
+
+def _validated(setting: Setting, value: Any) -> Any:
+    """Check ``value`` against the default's type (ints are accepted for floats), the bounds,
+    the choices, control characters and the key's own rule; _Invalid naming the key."""
     default = setting.default
     if isinstance(default, bool) or isinstance(value, bool) != isinstance(default, bool):
         ok = isinstance(value, bool) and isinstance(default, bool)
@@ -143,50 +173,120 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        raise ConfigError(f"{where}: {setting.key} must be a {_type_name(default)}, "
-                          f"got {value!r}")
+        raise _Invalid(f"{setting.key} must be a {_type_name(default)}, "
+                       f"got {_shown(setting, value)}")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        _check_bounds(setting, value, where)
+        _check_bounds(setting, value)
     if setting.choices and value not in setting.choices:
-        raise ConfigError(f"{where}: {setting.key} must be one of "
-                          f"{', '.join(setting.choices)}, got {value!r}")
+        raise _Invalid(f"{setting.key} must be one of {', '.join(setting.choices)}, "
+                       f"got {value!r}")
     for text in value if isinstance(value, list) else [value]:
         if isinstance(text, str) and _CONTROL.search(text):
-            raise ConfigError(f"{where}: {setting.key} must not hold control characters "
-                              f"(a line break?), got {text[:80]!r}")
+            raise _Invalid(f"{setting.key} must not hold control characters "
+                           f"(a line break?), got {_shown(setting, text[:80])}")
+    if setting.key == "http.proxy" and value:
+        _check_proxy(value)
+    if setting.path and value:
+        problem = check_path(value, setting.path, MAX_FILE_BYTES.get(setting.key))
+        if problem:
+            raise _Invalid(f"{setting.key}: {problem}")
     return value
 
 
-def _check_bounds(setting: Setting, value: float, where: str) -> None:
+def _shown(setting: Setting, value: Any) -> str:
+    """``value`` for a message: hidden for secret settings."""
+    return "(hidden)" if setting.secret else repr(value)
+
+
+def _check_proxy(url: str) -> None:
+    """An http:// or https:// URL with a host (aiohttp supports no other proxy); the URL,
+    which may hold credentials, is never part of the message."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _Invalid("http.proxy must be an http:// or https:// URL with a host "
+                       "(the value is not shown: it may hold credentials)")
+
+
+def _check_bounds(setting: Setting, value: float) -> None:
     low, high = setting.low, setting.high
     if not math.isfinite(value):
-        raise ConfigError(f"{where}: {setting.key} must be a finite number, got {value!r}")
+        raise _Invalid(f"{setting.key} must be a finite number, got {value!r}")
     if (low is not None and value < low) or (high is not None and value > high):
         if high is None:
             bound = "must not be negative" if low == 0 else f"must be at least {low:g}"
         else:
             bound = f"must be between {low:g} and {high:g}"
-        raise ConfigError(f"{where}: {setting.key} {bound}, got {value!r}")
+        raise _Invalid(f"{setting.key} {bound}, got {value!r}")
 
 
-def parse_toml(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+Problem = tuple[int | None, str]
+"""One problem of a configuration file: its line (None when unknown) and what is wrong."""
+
+
+def parse_toml(data: Mapping[str, Any], where: str, text: str = "") -> dict[str, Any]:
     """Flatten and validate a parsed TOML document into ``{"section.name": value}``.
 
-    Raises ConfigError naming the unknown section or key, or the key with a wrong type.
+    ``text`` is the document's source, for line numbers. Raises one ConfigError listing every
+    problem (unknown sections and keys, with the nearest known name; bad values), each with the
+    file, the line and the key.
     """
+    out, problems = _parse(_flatten_tables(data), key_lines(text) if text else {})
+    if problems:
+        raise ConfigError(_listing(where, problems))
+    return out
+
+
+def _parse(data: Mapping[str, Any], lines: dict[tuple[str, ...], int]
+           ) -> tuple[dict[str, Any], list[Problem]]:
     out: dict[str, Any] = {}
-    sections = {s.section for s in SETTINGS}
+    problems: list[Problem] = []
     for section, table in data.items():
-        if section not in sections:
-            raise ConfigError(f"{where}: unknown section [{section}]")
+        where = tuple(section.split("."))
         if not isinstance(table, dict):
-            raise ConfigError(f"{where}: [{section}] must be a table")
+            kind = "a top-level key" if section not in _SECTIONS else f"[{section}]"
+            problems.append((lines.get(where), f"{kind} {section!r}: settings go in a table "
+                             f"such as [http]{_suggestion(section, section)}"))
+            continue
+        if section not in _SECTIONS:
+            problems.append((lines.get(where), f"unknown section [{section}]"
+                             f"{_suggestion(section, None)}"))
+            continue
         for name, value in table.items():
+            line = lines.get((*where, name)) or lines.get(where)
             setting = _BY_KEY.get(f"{section}.{name}")
             if setting is None:
-                raise ConfigError(f"{where}: unknown key {section}.{name}")
-            out[setting.key] = _coerce(setting, value, where)
-    return out
+                problems.append((line, f"unknown key {section}.{name}"
+                                 f"{_suggestion(section, name)}"))
+                continue
+            try:
+                out[setting.key] = _validated(setting, value)
+            except _Invalid as err:
+                problems.append((line, str(err)))
+    return out, problems
+
+
+def _suggestion(section: str, name: str | None) -> str:
+    """" (did you mean http.per_host?)" for the nearest known key (or section), else ""."""
+    if name is None:
+        close = difflib.get_close_matches(section, sorted(_SECTIONS), n=1, cutoff=0.6)
+        return f" (did you mean [{close[0]}]?)" if close else ""
+    same_name = [s.key for s in SETTINGS if s.name == name]
+    close = same_name or difflib.get_close_matches(f"{section}.{name}", list(_BY_KEY), n=1,
+                                                   cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _listing(where: str, problems: list[Problem]) -> str:
+    """Every problem on its own line, ``file:line: what``, in file order."""
+    ordered = sorted(problems, key=lambda p: p[0] or 0)
+    shown = [f"{where}:{line}: {what}" if line else f"{where}: {what}" for line, what in ordered]
+    if len(shown) == 1:
+        return shown[0]
+    return f"{where}: {len(shown)} problems\n" + "\n".join(f"  {item}" for item in shown)
 
 
 def _flatten_tables(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -211,30 +311,49 @@ def _flatten_tables(data: Mapping[str, Any]) -> dict[str, Any]:
 def load_settings(path: str | None = None) -> Settings:
     """Read ``path`` (or ``$MONITOR_CONFIG``, or ``./monitor.toml`` if present) over defaults.
 
-    Raises ConfigError when the named file is missing, is not valid TOML, or has a bad key.
+    Raises ConfigError when the named file is missing or unreadable, is not valid TOML, or has
+    problems: all of them at once, each with file, line and key (see :func:`parse_toml`).
     """
     explicit = path or os.environ.get("MONITOR_CONFIG")
     candidate = Path(explicit) if explicit else Path("monitor.toml")
     settings = Settings()
-    if not candidate.exists():
-        if explicit:
-            raise ConfigError(f"config file not found: {candidate}")
-        return settings
     try:
-        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raw = read_regular_file(candidate, MAX_CONFIG_BYTES)
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except FileNotFoundError as exc:
+        if explicit:
+            raise ConfigError(f"config file not found: {candidate}") from exc
+        return settings
+    except OSError as exc:
+        raise ConfigError(f"{candidate}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{candidate}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x})") from exc
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{candidate}: {exc}") from exc
-    settings.values.update(parse_toml(_flatten_tables(data), str(candidate)))
+    lines = key_lines(text)
+    values, problems = _parse(_flatten_tables(data), lines)
+    problems += _schedule_problems(values, lines)
+    if problems:
+        raise ConfigError(_listing(str(candidate), problems))
+    settings.values.update(values)
     settings.source = str(candidate)
-    _check_schedule(settings)
     return settings
 
 
-def _check_schedule(settings: Settings) -> None:
-    """Validate ``schedule.cron``/``schedule.timezone`` when the file sets them (ConfigError)."""
-    defaults = {s.key: s.default for s in SETTINGS}
-    if any(settings[k] != defaults[k] for k in ("schedule.cron", "schedule.timezone")):
-        cron_trigger(settings["schedule.cron"], settings["schedule.timezone"])
+def _schedule_problems(values: dict[str, Any], lines: dict[tuple[str, ...], int]
+                       ) -> list[Problem]:
+    """The problem of ``schedule.cron``/``schedule.timezone`` when the file sets them."""
+    keys = ("schedule.cron", "schedule.timezone")
+    if not any(k in values for k in keys):
+        return []
+    try:
+        cron_trigger(values.get(keys[0], default(keys[0])), values.get(keys[1], default(keys[1])))
+    except ConfigError as err:
+        key = next((k for k in keys if str(err).startswith(k)), keys[0])
+        return [(lines.get(tuple(key.split("."))), str(err))]
+    return []
 
 
 def schedule_timezone(name: str) -> tzinfo:

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import logging
+import os
+import pty
 import re
+import select as io_select
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from bs4 import BeautifulSoup
 from sqlalchemy import select
@@ -23,10 +32,12 @@ from monitor.pipeline.run import run_once
 from monitor.store.db import Database
 from monitor.store.models import Fingerprint, Resource, Suggestion, utcnow
 from monitor.web import create_app
-from monitor.web.security import SECURITY_HEADERS, SESSION_COOKIE, Guard
+from monitor.web.app import server_options, show_login_url
+from monitor.web.keys import GUARD
+from monitor.web.security import CSRF_COOKIE, SECURITY_HEADERS, SESSION_COOKIE, Guard
 from tests.cli_helpers import monitor, write_catalog, write_config
 from tests.dbutil import db, db_url  # noqa: F401
-from tests.service_helpers import register_commands
+from tests.service_helpers import LAUNCHER, child_env, register_commands, stop, wait_for
 from tests.simweb import SimWeb, redirect
 
 STATUS_KEYS = {"url", "canonical_url", "title", "section", "kind", "state", "http_status", "error",
@@ -102,9 +113,21 @@ def site(simweb: SimWeb, tmp_path: Path, db: Database) -> Site:  # noqa: F811
 
 
 @pytest.fixture
-async def client(site: Site, db: Database) -> AsyncIterator[TestClient]:  # noqa: F811
+async def anonymous(site: Site, db: Database) -> AsyncIterator[TestClient]:  # noqa: F811
+    """A client of a server without a configured token (a generated one), not signed in."""
     async with TestClient(TestServer(create_app(db, site.settings, Guard()))) as c:
         yield c
+
+
+@pytest.fixture
+async def client(anonymous: TestClient) -> TestClient:
+    """The same client signed in through the login URL that ``monitor serve`` prints."""
+    guard = anonymous.app[GUARD]
+    assert guard.generated
+    response = await anonymous.get("/login", params={"token": guard.token},
+                                   allow_redirects=False)
+    assert response.status == 303 and response.cookies[SESSION_COOKIE].value
+    return anonymous
 
 
 @pytest.fixture
@@ -186,7 +209,7 @@ async def test_form_post_without_or_with_a_wrong_csrf_token_is_refused(
         assert response.status == 403 and "CSRF" in await response.text()
         assert_headers(response)
     token = await csrf_token(client)
-    client.session.cookie_jar.clear()  # a token without the cookie it belongs to
+    client.session.cookie_jar.clear(lambda m: m.key == CSRF_COOKIE)  # token without its cookie
     response = await client.post(target, data={"csrf_token": token}, allow_redirects=False)
     assert response.status == 403
     assert site.catalog.read_bytes() == before
@@ -311,7 +334,8 @@ async def test_only_loopback_host_names_are_served_without_a_token(client: TestC
 ])
 def test_a_non_loopback_bind_needs_a_token(host: str, token: str, ok: bool) -> None:
     if ok:
-        assert Guard.for_bind(host, token).token == token
+        guard = Guard.for_bind(host, token)
+        assert guard.token == token if token else guard.generated and len(guard.token) >= 40
     else:
         with pytest.raises(ConfigError, match="MONITOR_TOKEN"):
             Guard.for_bind(host, token)
@@ -437,3 +461,242 @@ async def test_runs_page_shows_the_last_notification_per_channel(client: TestCli
         ("github:owner/handbook",
          "updated issue #7 https://github.com/owner/handbook/issues/7"),
         ("json://hooks.example.org", "sent")]
+
+
+def _as_a_browser_reads(location: str) -> str:
+    """The Location value after a browser's URL parser: tab and newline removed, leading and
+    trailing C0 controls and spaces stripped, backslashes read as slashes (WHATWG URL)."""
+    cleaned = "".join(c for c in location if c not in "\t\n\r").strip("".join(map(chr, range(33))))
+    return cleaned.replace("\\", "/")
+
+
+@pytest.mark.parametrize("target", [
+    "/\t/evil.example/phish", "/\n/evil.example/phish", "\t//evil.example", "/\r\n/evil.example",
+    " //evil.example", "/\\evil.example", "\\/evil.example", "https://evil.example/",
+    "//evil.example", "/\t\\evil.example", "javascript:alert(1)", "/\x00/evil.example",
+])
+async def test_login_never_redirects_off_site(token_client: TestClient, target: str) -> None:
+    form = await token_client.get("/login", params={"next": target})
+    field = re.search(r'name="next" value="([^"]*)"', await form.text())
+    assert field and not _as_a_browser_reads(field.group(1)).startswith("//"), target
+    for response in (
+            await token_client.post("/login", data={"token": TOKEN, "next": target},
+                                    allow_redirects=False),
+            await token_client.get("/login", params={"token": TOKEN, "next": target},
+                                   allow_redirects=False),
+            await token_client.get("/login", params={"next": target}, allow_redirects=False)):
+        assert response.status == 303
+        seen = _as_a_browser_reads(response.headers["Location"])
+        assert seen.startswith("/") and not seen.startswith("//"), (target, seen)
+
+
+async def test_login_keeps_a_local_next(token_client: TestClient) -> None:
+    response = await token_client.post("/login", data={"token": TOKEN,
+                                                       "next": "/resources?state=dead"},
+                                       allow_redirects=False)
+    assert response.headers["Location"] == "/resources?state=dead"
+
+
+# ---------------------------------------------------------------- hostile requests (issue 16)
+
+
+async def started(app: web.Application, **options: Any) -> TestServer:
+    """A TestServer already started with these AppRunner options (as ``monitor serve`` uses)."""
+    server = TestServer(app)
+    await server.start_server(**options)
+    return server
+
+
+async def _raw_exchange(port: int, request: bytes) -> bytes:
+    """Send ``request`` as is on a new connection; the whole response."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(), 20)
+    writer.close()
+    return data
+
+
+async def test_non_ascii_tokens_and_cookies_are_refused_not_errors(
+        client: TestClient, token_client: TestClient, site: Site) -> None:
+    target = f"/suggestions/{site.suggestions[0]}/accept"
+    await csrf_token(client)
+    form = await client.post(target, data={"csrf_token": "é" * 64}, allow_redirects=False)
+    assert form.status == 403 and form.content_type == "text/html"
+    raw_body = await client.post(target, data=b"csrf_token=\xff\xfe",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert 400 <= raw_body.status < 500 and raw_body.content_type == "text/html"
+    session = await token_client.get("/runs", headers={"Cookie": f"{SESSION_COOKIE}=é"})
+    assert session.status == 401 and session.content_type == "text/html"
+    api = await token_client.get("/api/runs", headers={"Cookie": f"{SESSION_COOKIE}=é"})
+    assert api.status == 401 and api.content_type == "application/json"
+    login = await token_client.post("/login", data={"token": "é"})
+    assert login.status == 401 and login.content_type == "text/html"
+    bearer = await token_client.get("/api/runs", headers={"Authorization": "Bearer é"})
+    assert bearer.status == 401
+    for port, cookie in ((client.port, b"monitor_csrf=\xff\xfe"),
+                         (token_client.port, b"monitor_session=\xff\xfe")):
+        answer = await _raw_exchange(port, b"GET /suggestions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                           b"Cookie: " + cookie + b"\r\nConnection: close\r\n\r\n")
+        assert answer.split(b" ", 2)[1] in (b"200", b"401"), answer[:200]
+
+
+async def test_deeply_nested_json_is_a_400(client: TestClient, site: Site) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = await client.post(f"/api/suggestions/{site.suggestions[0]}/accept", data=body,
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 400 and "JSON" in (await response.json())["error"]
+
+
+async def test_accept_into_an_unwritable_catalog_is_a_4xx_page(
+        client: TestClient, site: Site, db: Database,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(path: object, fields: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("monitor.watch.triage.append_row", refuse)
+    token = await csrf_token(client)
+    first, second = site.suggestions[:2]
+    page = await client.post(f"/suggestions/{first}/accept", data={"csrf_token": token})
+    assert 400 <= page.status < 500 and page.content_type == "text/html"
+    assert "Permission denied" in await page.text()
+    api = await client.post(f"/api/suggestions/{second}/accept", json={})
+    assert 400 <= api.status < 500 and "Permission denied" in (await api.json())["error"]
+    assert statuses(db)["2401.00001"][0] == "new"
+
+
+async def test_an_unexpected_error_keeps_the_page_format(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("monitor.store.queries.list_runs", boom)
+    page, api = await client.get("/runs"), await client.get("/api/runs")
+    assert page.status == 500 and page.content_type == "text/html"
+    assert api.status == 500 and api.content_type == "application/json"
+    assert_headers(page)
+
+
+async def test_the_access_log_escapes_request_paths(site: Site, db: Database,  # noqa: F811
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="monitor.web.access")
+    app = create_app(db, site.settings, Guard())
+    async with TestClient(await started(app, **server_options())) as c:
+        await c.get("/x%0a127.0.0.1 GET /forged 200 1 ms%1b[31mred%e2%80%a8")
+    lines = [r.getMessage() for r in caplog.records if r.name == "monitor.web.access"]
+    assert len(lines) == 1 and "/x%0A127.0.0.1" in lines[0] and "%1B[31mred" in lines[0]
+    assert not any(c in lines[0] for c in "\n\r\x1b\u2028"), lines
+
+
+async def test_a_slow_loris_neither_blocks_others_nor_stays(site: Site,
+                                                            db: Database) -> None:  # noqa: F811
+    app = create_app(db, site.settings, Guard())
+    async with TestClient(await started(app, **server_options(header_timeout=0.5))) as c:
+        loris = []
+        for _ in range(100):  # request heads that never end
+            reader, writer = await asyncio.open_connection("127.0.0.1", c.port)
+            writer.write(b"GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            loris.append((reader, writer))
+        begun = time.monotonic()
+        assert (await c.get("/api/runs")).status == 200
+        assert time.monotonic() - begun < 5
+        for reader, writer in loris:  # each is closed by the server after the header timeout
+            assert await asyncio.wait_for(reader.read(), 20) == b""
+            writer.close()
+
+
+# ---------------------------------------------------------------- generated token (issue 16)
+
+
+async def test_without_a_configured_token_every_change_needs_the_generated_one(
+        anonymous: TestClient, site: Site, db: Database) -> None:  # noqa: F811
+    guard = anonymous.app[GUARD]
+    before = site.catalog.read_bytes()
+    for path in ("/", "/runs", "/resources", "/api/status", "/api/suggestions"):
+        assert (await anonymous.get(path)).status == 200, path  # reads stay open on loopback
+    page = await (await anonymous.get("/suggestions")).text()
+    assert 'id="sign-in"' in page and guard.token not in page
+    first, second, third = site.suggestions
+    form = await anonymous.post(f"/suggestions/{first}/accept",
+                                data={"csrf_token": await csrf_token(anonymous)},
+                                allow_redirects=False)
+    assert form.status == 401 and 'name="token"' in await form.text()
+    assert 'name="next" value="/suggestions"' in await form.text()
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        api = await anonymous.post(f"/api/suggestions/{first}/accept", json={}, headers=headers)
+        assert api.status == 401 and api.content_type == "application/json"
+    assert site.catalog.read_bytes() == before and statuses(db)["2401.00001"][0] == "new"
+    bearer = await anonymous.post(f"/api/suggestions/{third}/reject", json={"reason": "x"},
+                                  headers={"Authorization": f"Bearer {guard.token}"})
+    assert bearer.status == 200
+    assert (await anonymous.get("/login", params={"token": "wrong"})).status == 401
+    login = await anonymous.get("/login", params={"token": guard.token, "next": "/suggestions"},
+                                allow_redirects=False)
+    assert login.status == 303 and login.headers["Location"] == "/suggestions"
+    assert guard.token not in login.cookies[SESSION_COOKIE].value
+    assert 'id="sign-in"' not in await (await anonymous.get("/suggestions")).text()
+    done = await anonymous.post(f"/suggestions/{first}/accept",
+                                data={"csrf_token": await csrf_token(anonymous)},
+                                allow_redirects=False)
+    assert done.status == 303 and statuses(db)["2401.00001"][0] == "accepted"
+    plain = await anonymous.post(f"/api/suggestions/{second}/reject", data=b"{}",
+                                 headers={"Content-Type": "text/plain"})
+    assert plain.status == 415  # with the cookie only, the JSON content type is still required
+    assert (await anonymous.post(f"/api/suggestions/{second}/reject", json={})).status == 200
+
+
+def test_the_login_url_goes_to_the_terminal_only(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    guard = Guard()
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, piped = Terminal(), io.StringIO()
+    show_login_url(guard, "127.0.0.1", 8080, terminal)
+    show_login_url(guard, "::1", 8080, piped)
+    assert f"http://127.0.0.1:8080/login?token={guard.token}" in terminal.getvalue()
+    assert guard.token not in piped.getvalue() and "MONITOR_TOKEN" in piped.getvalue()
+    assert guard.token not in caplog.text
+
+
+def test_serve_prints_a_login_url_that_signs_in(tmp_path: Path) -> None:
+    from monitor.store.db import open_database
+
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    database = open_database(url)
+    ids = seed_suggestions(database)
+    database.dispose()
+    terminal, stderr = pty.openpty()
+    proc = subprocess.Popen([*LAUNCHER, "--db", url, "serve", "--port", "0"], cwd=tmp_path,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                            env=child_env())
+    os.close(stderr)
+    seen = bytearray()
+
+    def login_url() -> re.Match[str] | None:
+        if io_select.select([terminal], [], [], 0.1)[0]:
+            with contextlib.suppress(OSError):
+                seen.extend(os.read(terminal, 4096))
+        return re.search(r"http://127\.0\.0\.1:\d+/login\?token=[\w-]+", seen.decode())
+
+    try:
+        found = wait_for(login_url, what="the login URL on the terminal").group(0)
+        base = found.split("/login")[0]
+        anonymous = urllib.request.Request(f"{base}/api/suggestions/{ids[0]}/accept",
+                                           data=b"{}", method="POST",
+                                           headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(anonymous, timeout=10)
+        assert refused.value.code == 401
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        assert browser.open(found, timeout=10).status == 200  # 303 to / with the cookie
+        signed_in = urllib.request.Request(f"{base}/api/suggestions/{ids[1]}/reject",
+                                           data=b"{}", method="POST",
+                                           headers={"Content-Type": "application/json"})
+        assert json.loads(browser.open(signed_in, timeout=10).read())["status"] == "rejected"
+    finally:
+        stop(proc)
+        os.close(terminal)
+    assert seen.decode().count("/login?token=") == 1

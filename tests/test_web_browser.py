@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
@@ -20,6 +21,7 @@ from monitor.config import Settings
 from monitor.store.db import Database
 from monitor.store.models import Suggestion
 from monitor.web import create_app
+from monitor.web.keys import GUARD
 from monitor.web.security import Guard
 from tests.cli_helpers import write_catalog
 from tests.dbutil import db, db_url  # noqa: F401
@@ -74,6 +76,12 @@ def server(tmp_path: Path, db: Database) -> Iterator[tuple[ServerThread, Path]]:
         yield running, catalog
 
 
+def login_url(running: ServerThread, next_path: str) -> str:
+    """The URL ``monitor serve`` prints for its generated token, going on to ``next_path``."""
+    query = urlencode({"token": running.app[GUARD].token, "next": next_path})
+    return f"{running.url}/login?{query}"
+
+
 def test_triage_in_a_browser(server: tuple[ServerThread, Path], db: Database) -> None:  # noqa: F811
     running, catalog = server
     with playwright_api.sync_playwright() as p:
@@ -81,7 +89,8 @@ def test_triage_in_a_browser(server: tuple[ServerThread, Path], db: Database) ->
         try:
             page = browser.new_page()
             page.set_default_timeout(15_000)
-            page.goto(f"{running.url}/suggestions")
+            page.goto(login_url(running, "/suggestions"))
+            page.wait_for_url("**/suggestions")
             assert page.input_value("#section-1") == "Section A"
             page.fill("#section-1", "Section IV: Finetuning")
             page.click("#accept-1")

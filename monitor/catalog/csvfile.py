@@ -19,6 +19,7 @@ from typing import IO
 
 from monitor.catalog.kinds import guess_kind
 from monitor.errors import EXIT_CONFIG, MonitorError
+from monitor.files import MAX_CATALOG_BYTES, read_regular_file
 from monitor.sites import canonical_url
 from monitor.urls import InvalidURL
 from monitor.vocabulary import KINDS
@@ -81,9 +82,11 @@ def load_catalog(path: str | Path) -> tuple[list[CatalogRow], list[CatalogProble
     anything else, whatever the bytes of the file.
     """
     try:
-        data = Path(path).read_bytes()
+        data = read_regular_file(path, MAX_CATALOG_BYTES)
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a device, FIFO or directory, or past the size cap
+        raise CatalogError(str(exc)) from None
     if b"\x00" in data:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
         raise CatalogError(f"{path}:{line}: NUL byte")

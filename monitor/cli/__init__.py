@@ -18,7 +18,6 @@ import click
 
 from monitor import __version__
 from monitor.cli.context import Context, pass_ctx
-from monitor.config import database_url, load_settings
 from monitor.errors import EXIT_CONFIG, EXIT_FAILED, MonitorError
 from monitor.pipeline.signals import exit_on_sigterm
 from monitor.store.db import SQLError
@@ -67,8 +66,7 @@ class MonitorGroup(click.Group):
 def main(ctx: click.Context, db: str | None, config: str | None) -> None:
     """Link-health and freshness monitoring for curated reading lists."""
     exit_on_sigterm()
-    settings = load_settings(config)
-    ctx.obj = Context(settings, database_url(db, settings))
+    ctx.obj = Context(config, db)
     ctx.call_on_close(lambda: ctx.obj._db and ctx.obj._db.dispose())
 
 

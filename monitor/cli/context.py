@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from monitor.config import Settings
+from monitor.config import Settings, database_url, load_settings
 from monitor.errors import EXIT_FAIL_ON, ConfigError
 from monitor.store.db import Database, open_database
 from monitor.vocabulary import STATES
@@ -17,11 +17,23 @@ from monitor.vocabulary import STATES
 
 @dataclass
 class Context:
-    """What every command gets: settings and a lazily opened, migrated database."""
+    """What every command gets: settings and the database, each made on first use (so
+    ``--help`` works whatever the configuration holds)."""
 
-    settings: Settings
-    db_url: str
+    config: str | None  # --config
+    db_option: str | None  # --db
+    _settings: Settings | None = None
     _db: Database | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+    @property
+    def db_url(self) -> str:
+        return database_url(self.db_option, self.settings)
 
     @property
     def db(self) -> Database:

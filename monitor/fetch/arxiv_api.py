@@ -15,7 +15,11 @@ Known failure modes and what :class:`ArxivClient` does about them:
   backoff (``delay_seconds * 2**n`` seconds, at least a numeric ``Retry-After`` capped at
   :data:`RETRY_AFTER_CAP`); then the category is given up for this run, keeping what was read;
 - an error entry in the feed (``<title>Error</title>``, id ``https://arxiv.org/api/errors#...``,
-  usually with HTTP 400): not retried; :class:`ArxivQueryError` carries the API's own message.
+  usually with HTTP 400): not retried; :class:`ArxivQueryError` carries the API's own message;
+- a hostile or broken endpoint: each request has ``http.timeout`` seconds in all (a server
+  sending a byte a second is cut off, and retried like a timeout) and at most
+  :data:`MAX_FEED_BYTES` of decoded body (past it the category is given up, not retried);
+  see :mod:`monitor.fetch.bounded`.
 """
 
 from __future__ import annotations
@@ -31,27 +35,50 @@ from lxml import etree
 
 from monitor.errors import ArxivQueryError, ArxivUnavailable
 
+from . import bounded
+
 __all__ = ["RETRY_AFTER_CAP", "ArxivClient", "describe_error", "error_entry_message",
            "make_client"]
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_FEED_BYTES = 20_000_000
+"""Decoded bytes of one API response read at most (a page of 100 entries is about 300 KB; the
+API's largest page, 2,000 entries, about 6 MB)."""
 RETRY_AFTER_CAP = 60.0
 """Seconds: a longer ``Retry-After`` is not waited out in full."""
 _ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 class _TimeoutSession(requests.Session):
-    """A requests session with a default timeout (the arxiv package sets none)."""
+    """A requests session whose every request is bounded (the arxiv package sets no timeout):
+    ``timeout`` seconds for the whole request, headers and body (a :class:`bounded.Deadline`,
+    besides the per-read timeout), and at most ``max_bytes`` of decoded body
+    (:class:`bounded.FeedTooLarge` past it)."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, max_bytes: int = MAX_FEED_BYTES) -> None:
         super().__init__()
         self.default_timeout = timeout
+        self.max_bytes = max_bytes
+        for prefix in ("http://", "https://"):
+            self.mount(prefix, bounded.BoundedAdapter())
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self.default_timeout)
-        return super().request(*args, **kwargs)
+        kwargs["stream"] = True
+        with bounded.Deadline(self.default_timeout) as deadline:
+            try:
+                response = super().request(*args, **kwargs)
+                response._content = bounded.read_capped(response, self.max_bytes)
+            except (requests.RequestException, OSError) as err:
+                if deadline.expired:
+                    raise requests.Timeout(f"no complete response within "
+                                           f"{self.default_timeout:g} s") from err
+                raise
+        if deadline.expired:  # cut just as the last byte arrived: count it as late
+            raise requests.Timeout(f"no complete response within {self.default_timeout:g} s")
+        return response
 
 
 class ArxivClient(arxiv.Client):
@@ -59,12 +86,15 @@ class ArxivClient(arxiv.Client):
 
     ``page_size``: results per request (the API allows up to 2000); ``delay_seconds``: seconds
     between requests (arXiv asks for 3); ``retries``: extra tries per page for transient
-    failures; ``timeout``: seconds per request; ``sleep`` waits for backoff (injectable).
-    ``requests_made`` counts HTTP responses received.
+    failures; ``timeout``: seconds for a whole request; ``proxy``: http(s) proxy URL for every
+    request ("": requests reads HTTPS_PROXY/HTTP_PROXY/NO_PROXY from the environment);
+    ``max_bytes``: decoded bytes of a response read at most; ``sleep`` waits for backoff
+    (injectable). ``requests_made`` counts HTTP responses received.
     """
 
     def __init__(self, api_url: str, *, page_size: int = 100, delay_seconds: float = 3.0,
-                 retries: int = 2, timeout: float = 30.0,
+                 retries: int = 2, timeout: float = 30.0, proxy: str = "",
+                 max_bytes: int = MAX_FEED_BYTES,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__(page_size=page_size, delay_seconds=delay_seconds, num_retries=0)
         self.api_url = api_url
@@ -73,8 +103,10 @@ class ArxivClient(arxiv.Client):
         self.sleep = sleep
         self.requests_made = 0
         self.last_response: requests.Response | None = None
-        self._session = _TimeoutSession(timeout)
+        self._session = _TimeoutSession(timeout, max_bytes)
         self._session.hooks["response"].append(self._remember)
+        if proxy:
+            self._session.proxies = {"http": proxy, "https": proxy}
 
     def by_ids(self, ids: list[str]) -> Iterator[arxiv.Result]:
         """The API's entries for the versionless ``ids`` (one ``id_list`` query, paged).
@@ -102,7 +134,8 @@ class ArxivClient(arxiv.Client):
                     requests.RequestException) as err:
                 status = err.status if isinstance(err, arxiv.HTTPError) else 200
                 self._raise_error_entry(status)
-                transient = not isinstance(err, arxiv.HTTPError) or status in RETRY_STATUSES
+                transient = not isinstance(err, arxiv.HTTPError | bounded.FeedTooLarge) or (
+                    status in RETRY_STATUSES)
                 if not transient or attempt == self.retries:
                     raise
                 log.info("arXiv API: %s; retry %d of %d", err, attempt + 1, self.retries)
@@ -157,10 +190,10 @@ def describe_error(err: Exception) -> str:
 
 def make_client(settings: Any, *, page_size: int | None = None) -> ArxivClient:
     """An :class:`ArxivClient` from settings: ``arxiv.api_url``, ``arxiv.delay_seconds``,
-    ``http.retries``, ``http.timeout``; ``page_size`` defaults to ``arxiv.max_results`` capped at
-    100 (the arxiv package's default page)."""
+    ``http.retries``, ``http.timeout``, ``http.proxy``; ``page_size`` defaults to
+    ``arxiv.max_results`` capped at 100 (the arxiv package's default page)."""
     size = page_size or max(1, min(int(settings["arxiv.max_results"]), 100))
     return ArxivClient(settings["arxiv.api_url"], page_size=size,
                        delay_seconds=float(settings["arxiv.delay_seconds"]),
                        retries=int(settings["http.retries"]),
-                       timeout=float(settings["http.timeout"]))
+                       timeout=float(settings["http.timeout"]), proxy=settings["http.proxy"])

@@ -5,7 +5,9 @@ Rules, and where they come from:
 - Redirects (RFC 9110 §15.4) are followed by hand: 301 302 303 307 308 with a `Location`,
   resolved against the current URL (relative and protocol-relative references too). 303 turns
   any method but HEAD into GET; 301/302 turn POST into GET (as browsers do). A `Location` that
-  cannot be parsed or is not http(s) ends the chain with `invalid_url`.
+  cannot be parsed or is not http(s) ends the chain with `invalid_url`; so does a redirect from
+  a public address into a private network (loopback, private, link-local...; the exact rule is
+  in `monitor.fetch.network`).
 - Cookies: each top-level `fetch` has its own cookie jar; cookies set along the chain (and
   by earlier attempts) are sent on later requests, as a browser would.
 - Loops: a request is a repeat when the same URL would be sent with the same `Cookie` header
@@ -19,6 +21,13 @@ Rules, and where they come from:
   (delta-seconds or HTTP-date, RFC 9110 §10.2.3) replaces the backoff when it is at most
   `retry_after_cap`; a longer one stops retrying (detail says so). DNS and TLS failures are
   never retried. The result is the last attempt's, with `attempts` and `elapsed` over all.
+- Proxies: `proxy` (credentials in its URL become `Proxy-Authorization`) carries every
+  request; when it is empty, the environment's proxies as curl and Python read them
+  (`https_proxy`/`HTTPS_PROXY` for https URLs, `http_proxy`/`HTTP_PROXY` for http ones, the
+  lower-case name first; `HTTP_PROXY` is ignored under CGI, where a client can set it, "httpoxy";
+  hosts in `no_proxy`/`NO_PROXY` go direct). A host that a `--connect-to` rule maps always
+  goes direct: the rule says where to connect. aiohttp's `trust_env` is not used (it would also
+  send ~/.netrc credentials to the sites checked). The proxy URL never appears in a result.
 - Response headers: lines and fields up to `MAX_HEADER_BYTES` (256 KiB, like browsers' total
   limit; aiohttp's default of 8190 bytes would fail pages with a large CSP or cookie header
   that every browser loads) and up to `MAX_HEADERS` fields. A response that breaks HTTP/1.1
@@ -38,6 +47,7 @@ import os
 import re
 import ssl
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -51,6 +61,7 @@ from yarl import URL
 
 from monitor.vocabulary import FetchResult, Hop
 
+from . import network
 from .options import FetchOptions
 from .resolver import ConnectToConnector, ConnectToResolver, make_ssl_context
 
@@ -120,6 +131,8 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
         return "timeout", str(exc) or "timed out"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return "connect", _os_reason(exc.os_error)
+    if isinstance(exc, aiohttp.ClientHttpProxyError):  # the proxy refused the CONNECT
+        return "connect", f"the proxy answered {exc.status} {_first_line(exc.message)}".rstrip()
     if isinstance(exc, aiohttp.ClientResponseError):  # the response broke HTTP/1.1 framing
         return "connect", f"invalid HTTP response: {_first_line(exc.message)}"
     if isinstance(exc, ValueError):  # includes aiohttp.InvalidURL
@@ -322,15 +335,19 @@ class Fetcher:
         current, method = walk.start, walk.method
         headers = {**walk.headers, **walk.conditional}
         seen: set[tuple[str, str]] = set()
+        from_public = False  # the catalog URL itself goes wherever it says
         while True:
             cookie = _cookie_header(walk.jar, current)
             if (str(current), cookie) in seen:
                 return _fail(result, "redirect_loop", f"redirect loop: {current} requested again")
             seen.add((str(current), cookie))
             display = walk.url if not result.chain else str(current)
-            location = await self._hop(walk, result, current, display, method, headers, cookie)
+            hop = network.HopNetwork(refuse_private=from_public)
+            location = await self._hop(walk, result, current, display, method, headers, cookie,
+                                       hop)
             if location is None:
                 return result
+            from_public = hop.public is not False  # unknown counts as public
             try:
                 current = _resolve_location(current, location)
             except ValueError as exc:
@@ -342,20 +359,40 @@ class Fetcher:
 
     async def _hop(
         self, walk: _Walk, result: FetchResult, url: URL, display: str,
-        method: str, headers: dict[str, str], cookie: str,
+        method: str, headers: dict[str, str], cookie: str, hop: network.HopNetwork,
     ) -> str | None:
-        """Send one request, record it in `result`; return the Location to follow, if any."""
+        """Send one request, record it in `result`; return the Location to follow, if any.
+
+        `hop` carries the private-network rule to the connector and learns where the request
+        went (see `monitor.fetch.network`)."""
         send = {**headers, "Cookie": cookie} if cookie else headers
         assert self._session is not None and self._global is not None
         async with self._hosts.hold((url.raw_host or "").lower()), self._global:
+            context = network.CURRENT_HOP.set(hop)
             try:
                 async with self._session.request(
-                    method, url, headers=send, allow_redirects=False
+                    method, url, headers=send, allow_redirects=False, proxy=self._proxy_for(url)
                 ) as resp:
                     return await self._take_response(walk, result, resp, display)
             except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
                 result.error, result.detail = self._classify(exc)
                 return None
+            finally:
+                network.CURRENT_HOP.reset(context)
+
+    def _proxy_for(self, url: URL) -> str | None:
+        """The proxy URL for a request to `url`, or None to connect directly (module rules)."""
+        host, port = url.raw_host or "", url.port or 0
+        if self._resolver.target(host, port) is not None:
+            return None
+        if self.options.proxy:
+            return self.options.proxy
+        proxies = urllib.request.getproxies_environment()
+        chosen = proxies.get(url.scheme)
+        shown = f"[{host}]" if ":" in host else host
+        if not chosen or urllib.request.proxy_bypass_environment(f"{shown}:{port}", proxies):
+            return None
+        return chosen
 
     async def _take_response(
         self, walk: _Walk, result: FetchResult, resp: aiohttp.ClientResponse, display: str

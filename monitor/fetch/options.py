@@ -8,7 +8,7 @@ Outcomes are values (SPEC §6): a fetch that failed is a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from monitor.config import Settings
 
@@ -24,7 +24,9 @@ class FetchOptions:
     doubled each retry. retry_after_cap: seconds; a longer Retry-After stops retrying.
     max_body_bytes: decoded body bytes kept. user_agent: User-Agent header. connect_to: curl
     `--connect-to` strings "HOST1:PORT1:HOST2:PORT2". ca_bundle: path of an extra PEM file of
-    trusted CAs ("" for none; the system store stays trusted).
+    trusted CAs ("" for none; the system store stays trusted). proxy: http(s) proxy URL for
+    every request, credentials allowed ("http://user:pass@host:3128"); "" takes HTTPS_PROXY /
+    HTTP_PROXY / NO_PROXY from the environment (see `Fetcher`). Never printed or logged.
     """
 
     concurrency: int = 32
@@ -39,11 +41,13 @@ class FetchOptions:
     user_agent: str = "monitor/0.1.0"
     connect_to: tuple[str, ...] = ()
     ca_bundle: str = ""
+    proxy: str = field(default="", repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchOptions:
         """The ``[http]`` settings as fetcher options."""
         return cls(**{name: settings[f"http.{name}"] for name in (
             "concurrency", "per_host", "timeout", "connect_timeout", "max_redirects", "retries",
-            "backoff_base", "retry_after_cap", "max_body_bytes", "user_agent", "ca_bundle")},
+            "backoff_base", "retry_after_cap", "max_body_bytes", "user_agent", "ca_bundle",
+            "proxy")},
             connect_to=tuple(settings["http.connect_to"]))

@@ -14,6 +14,10 @@ matches. Names under the special-use `.invalid` TLD are answered NXDOMAIN locall
 query (RFC 6761 §6.4), so tests can produce `dns` errors without touching the network.
 
 `make_ssl_context` builds the verifying TLS context: the system store plus `--ca-bundle`.
+
+`ConnectToConnector.connect` also enforces the private-network redirect rule (see
+`monitor.fetch.network`): hosts that a rule maps are judged by their own name, never by the
+local address the rule sends them to.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from aiohttp import TCPConnector
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.helpers import is_ip_address
 from aiohttp.resolver import ThreadedResolver
+
+from . import network
 
 _NUMERIC_FLAGS = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
 
@@ -169,15 +175,39 @@ def _numeric_result(hostname: str, address: str, port: int) -> ResolveResult:
 
 
 class ConnectToConnector(TCPConnector):
-    """TCPConnector that also applies connect-to rules to IP-literal URL hosts.
+    """TCPConnector that also applies connect-to rules to IP-literal URL hosts, and the
+    private-network redirect rule of `monitor.fetch.network`.
 
     aiohttp resolves IP literals itself without calling the resolver; curl maps them too, so
-    this overrides the (private) `_resolve_host` hook for mapped IP literals only.
+    this overrides the (private) `_resolve_host` hook for mapped IP literals only. `connect`
+    judges where each request goes (`network.CURRENT_HOP`, set by the fetcher) before a byte of
+    it is sent, on new and pooled connections alike.
     """
 
     def __init__(self, *, resolver: ConnectToResolver, **kwargs: Any) -> None:
         super().__init__(resolver=resolver, **kwargs)
         self._connect_to = resolver
+
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+        """A connection for `req`; PrivateAddressRefused when the redirect rule forbids it."""
+        hop = network.CURRENT_HOP.get()
+        if hop is None:
+            return await super().connect(req, traces, timeout)
+        host = req.url.raw_host or ""
+        named = network.named_address(host)
+        if named is not None or req.proxy is not None or self._connect_to.target(
+                host, req.port) is not None:
+            hop.judge(named, req.url)  # rules 1 and 2: by the URL's own host
+            return await super().connect(req, traces, timeout)
+        conn = await super().connect(req, traces, timeout)
+        transport = conn.transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        try:
+            hop.judge(network.peer_address(peer), req.url)  # rule 3: where it connected
+        except network.PrivateAddressRefused:
+            conn.close()
+            raise
+        return conn
 
     async def _resolve_host(
         self, host: str, port: int, traces: Sequence[Any] | None = None

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from monitor.catalog import CatalogError
 from monitor.errors import SuggestionError, UnknownSuggestion
 from monitor.health import HealthPolicy
 from monitor.report import ReportData, build
@@ -29,7 +30,8 @@ def report_data(app: web.Application, run_id: int | None) -> ReportData:
 
 
 def http_status(exc: SuggestionError) -> int:
-    """404 for an unknown suggestion, 409 for one already decided or already cataloged."""
+    """404 for an unknown suggestion, 409 for one already decided or already cataloged, or when
+    the catalog file cannot be written."""
     return 404 if isinstance(exc, UnknownSuggestion) else 409
 
 
@@ -37,11 +39,18 @@ async def accept(app: web.Application, ident: str, section: str | None) -> dict[
     """Accept suggestion ``ident`` (id or arXiv id) into ``section`` (None: the suggested one).
 
     Appends the paper to ``catalog.path``; returns its SPEC §10 object. Raises SuggestionError
-    subclasses and CatalogError.
+    and its subclasses; a catalog that cannot be read or written (CatalogError, OSError) is a
+    SuggestionError too (409: the server's file is in the way, the request itself was fine).
     """
     catalog = app[SETTINGS]["catalog.path"]
     async with app[TRIAGE_LOCK]:
-        done = await asyncio.to_thread(triage.accept, app[DB], ident, catalog, section)
+        try:
+            done = await asyncio.to_thread(triage.accept, app[DB], ident, catalog, section)
+        except OSError as exc:  # a read-only catalog: the decision is not recorded either
+            raise SuggestionError(
+                f"cannot write the catalog {catalog}: {exc.strerror or exc}") from exc
+        except CatalogError as exc:
+            raise SuggestionError(str(exc)) from exc
     return suggestion_object(done)
 
 

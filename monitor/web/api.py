@@ -3,7 +3,8 @@
 Reads: ``GET /api/status[?state=S]``, ``GET /api/runs``, ``GET /api/suggestions[?status=S]``,
 ``GET /api/report[?run=ID]``. Triage: ``POST /api/suggestions/{id}/accept`` (optional JSON body
 ``{"section": "..."}``) and ``/reject`` (``{"reason": "..."}``); ``{id}`` is the suggestion's id
-or its arXiv identifier. Errors are ``{"error": "..."}`` with 400, 401, 404, 409, 415 or 500.
+or its arXiv identifier. Errors are ``{"error": "..."}`` with 400, 401, 404, 409, 415 or 500
+(409 also when the catalog file cannot be written).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep to parse
         raise web.HTTPBadRequest(reason="the body must be a JSON object") from None
     if body is None:
         return {}

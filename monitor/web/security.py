@@ -2,18 +2,25 @@
 
 Rules (SPEC §3 ``monitor serve``):
 
-- **Token.** ``MONITOR_TOKEN`` (environment) or ``serve.token``. Bound to anything but loopback,
-  the server refuses to start without one (ConfigError, exit 3). When a token is set, every
-  request needs it: ``Authorization: Bearer <token>``, or the session cookie that ``/login``
-  sets (HttpOnly, SameSite=Strict; its value is derived from the token, never the token).
+- **Token.** ``MONITOR_TOKEN`` (environment) or ``serve.token``: the *configured* token. Bound to
+  anything but loopback, the server refuses to start without one (ConfigError, exit 3). With a
+  configured token, every request needs it: ``Authorization: Bearer <token>``, or the session
+  cookie that ``/login`` sets (HttpOnly, SameSite=Strict; its value is derived from the token,
+  never the token); API state changes need the bearer header.
+- **Generated token** (as Jupyter does). On loopback without a configured token, a random token
+  is generated at each start and ``monitor serve`` prints the login URL
+  (``/login?token=...``) once on standard error when that is a terminal, never through logging.
+  Pages and the read API stay open to loopback clients, but every state change needs the
+  token: the bearer header, or the session cookie that the login URL (or the ``/login`` form)
+  sets. So another local user or process cannot triage by posting to the port.
 - **State changes** are POST only. Forms carry a CSRF token: an HMAC, under a per-process random
-  secret, of a random per-browser cookie (signed double-submit). API POSTs carry the bearer
-  token when one is set, and must send ``Content-Type: application/json`` otherwise (a browser
-  cannot send that cross-site without a CORS preflight, which this server never grants).
-  A POST that the browser marks as coming from another site (``Sec-Fetch-Site``, ``Origin``) is
-  refused.
-- **Host.** Without a token (loopback only) the Host header must be a loopback name, so a DNS
-  rebinding page cannot talk to the server.
+  secret, of a random per-browser cookie (signed double-submit). An API POST authenticated by
+  the session cookie rather than the bearer header must send ``Content-Type:
+  application/json`` (a browser cannot send that cross-site without a CORS preflight, which
+  this server never grants). A POST that the browser marks as coming from another site
+  (``Sec-Fetch-Site``, ``Origin``) is refused.
+- **Host.** Without a configured token (loopback only) the Host header must be a loopback name,
+  so a DNS rebinding page cannot talk to the server.
 - **Headers** on every response: a CSP without scripts, ``nosniff``, no referrer, no framing.
 - The token is never logged or rendered; the access log has no query strings.
 """
@@ -24,6 +31,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +47,7 @@ CSRF_FIELD = "csrf_token"
 # request storage key of the browser id (a typed key where aiohttp has them, 3.13+)
 BROWSER_ID: Any = web.RequestKey("browser_id", str) if hasattr(web, "RequestKey") else "browser_id"
 LOOPBACK_NAMES = ("localhost", "localhost.")
+_BROWSER_ID_RE = re.compile(r"[0-9a-f]{32}")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -66,19 +75,41 @@ def configured_token(settings: Settings) -> str:
 
 
 def _digest(key: bytes, message: str) -> str:
-    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, _bytes(message), hashlib.sha256).hexdigest()
+
+
+def _bytes(text: str) -> bytes:
+    """UTF-8 of ``text``; undecodable bytes that aiohttp kept as surrogates go back as bytes."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def same(given: str, expected: str) -> bool:
+    """Constant-time comparison of two strings of any characters (``hmac.compare_digest``
+    refuses non-ASCII str, which a client controls)."""
+    return hmac.compare_digest(_bytes(given), _bytes(expected))
 
 
 @dataclass(frozen=True)
 class Guard:
-    """The security policy of one server process."""
+    """The security policy of one server process.
+
+    ``Guard(token=T)`` is the policy of a configured token; ``Guard()`` generates a random token
+    (``generated`` is then True): reads stay open, state changes need the token.
+    """
 
     token: str = field(default="", repr=False)
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    generated: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        if not self.token:
+            object.__setattr__(self, "token", secrets.token_urlsafe(32))
+            object.__setattr__(self, "generated", True)
 
     @classmethod
     def for_bind(cls, host: str, token: str) -> Guard:
-        """The guard for a server bound to ``host``; ConfigError when a token is required."""
+        """The guard for a server bound to ``host``: ``token`` ('' to generate one on
+        loopback); ConfigError when a non-loopback bind has no configured token."""
         if not token and not is_loopback(host):
             raise ConfigError(f"serve.host {host!r} is not a loopback address: set a token "
                               "(environment MONITOR_TOKEN or serve.token) or bind to 127.0.0.1")
@@ -89,22 +120,24 @@ class Guard:
         return _digest(self.token.encode(), "monitor-session-v1")
 
     def authenticated(self, request: web.Request) -> bool:
-        """True without a token; else when the bearer header or session cookie matches."""
-        if not self.token:
-            return True
-        return self.bearer(request) or hmac.compare_digest(
-            request.cookies.get(SESSION_COOKIE, ""), self.session_value())
+        """True when the bearer header or the session cookie matches the token."""
+        return self.bearer(request) or same(request.cookies.get(SESSION_COOKIE, ""),
+                                            self.session_value())
+
+    def allows(self, request: web.Request) -> bool:
+        """True when ``request`` may proceed: authenticated, or a read under a generated token."""
+        return (self.generated and request.method in ("GET", "HEAD")) or self.authenticated(
+            request)
 
     def bearer(self, request: web.Request) -> bool:
         """True when the request carries ``Authorization: Bearer <token>`` (and a token is set)."""
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        return bool(self.token) and scheme.lower() == "bearer" and hmac.compare_digest(
-            given.strip().encode(), self.token.encode())
+        return bool(self.token) and scheme.lower() == "bearer" and same(given.strip(),
+                                                                         self.token)
 
     def check_login(self, given: str) -> bool:
         """True when ``given`` is the token."""
-        return bool(self.token) and hmac.compare_digest(given.strip().encode(),
-                                                        self.token.encode())
+        return bool(self.token) and same(given.strip(), self.token)
 
     def csrf_token(self, browser_id: str) -> str:
         """The form token for the browser whose CSRF cookie is ``browser_id``."""
@@ -112,11 +145,12 @@ class Guard:
 
     def csrf_ok(self, browser_id: str, given: str) -> bool:
         """True when ``given`` is this process's token for ``browser_id``."""
-        return bool(browser_id) and hmac.compare_digest(given, self.csrf_token(browser_id))
+        return bool(browser_id) and same(given, self.csrf_token(browser_id))
 
 
 def host_ok(request: web.Request) -> bool:
-    """Without a token, only loopback Host names are served (DNS rebinding defence)."""
+    """True for a loopback Host name: without a configured token only those are served (DNS
+    rebinding defence)."""
     host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
     return is_loopback(host)
 
@@ -136,9 +170,11 @@ def origin_ok(request: web.Request) -> bool:
 
 
 def browser_id(request: web.Request) -> str:
-    """This browser's CSRF cookie value, created for the request when absent."""
+    """This browser's CSRF cookie value, created for the request when absent or not one of ours
+    (32 lower-case hex digits)."""
     if BROWSER_ID not in request:
-        request[BROWSER_ID] = request.cookies.get(CSRF_COOKIE) or secrets.token_hex(16)
+        given = request.cookies.get(CSRF_COOKIE, "")
+        request[BROWSER_ID] = given if _BROWSER_ID_RE.fullmatch(given) else secrets.token_hex(16)
     return request[BROWSER_ID]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from yarl import URL
 
 from monitor.errors import SuggestionError
 from monitor.report import FORMATS
@@ -23,6 +24,8 @@ NAV = (("/", "Report"), ("/runs", "Runs"), ("/resources", "Resources"),
        ("/suggestions", "Suggestions"))
 _BODY = re.compile(r"<body[^>]*>", re.IGNORECASE)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_URL_WHITESPACE = re.compile(r"[\t\n\r]")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
 
 
 def render(request: web.Request, template: str, context: dict[str, Any],
@@ -105,11 +108,21 @@ async def suggestions(request: web.Request, error: str | None = None,
     done = request.query.get("done", "")
     context["done"] = next((s for s in context["decided"] if str(s["id"]) == done), None)
     context["error"] = error
+    guard = request.app[GUARD]
+    context["sign_in"] = guard.generated and not guard.authenticated(request)
     return render(request, "suggestions.html.j2", context, status=status)
 
 
+async def read_form(request: web.Request) -> Any:
+    """The POSTed form; HTTPBadRequest when it cannot be decoded (say, a body not in UTF-8)."""
+    try:
+        return await request.post()
+    except ValueError:  # UnicodeDecodeError included
+        raise web.HTTPBadRequest(reason="the form could not be read (not UTF-8?)") from None
+
+
 async def _triage(request: web.Request, verb: str) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     ident = request.match_info["ident"]
     try:
         if verb == "accept":
@@ -135,28 +148,59 @@ async def reject(request: web.Request) -> web.Response:
 
 def login_page(request: web.Request, status: int = 200,
                error: str | None = None) -> web.Response:
-    """The token form (the token is never echoed back)."""
-    target = request.path_qs if request.path != "/login" else request.query.get("next", "/")
-    return render(request, "login.html.j2", {"next": _local(target), "error": error},
+    """The token form (the token is never echoed back); after it, back to where the user was
+    (the queue after a refused triage POST)."""
+    if request.path == "/login":
+        target = request.query.get("next", "/")
+    elif request.method == "POST":
+        target = "/suggestions" if request.path.startswith("/suggestions/") else "/"
+    else:
+        target = request.path_qs
+    generated = request.app[GUARD].generated
+    return render(request, "login.html.j2",
+                  {"next": _local(target), "error": error, "generated": generated},
                   status=status)
 
 
 def _local(target: str) -> str:
-    """``target`` if it is a path on this site, else ``/`` (no open redirect)."""
-    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+    """``target`` as it will be sent and read, if that is a path on this site, else ``/``.
+
+    The check is made on the normalised value, never on the raw one (no open redirect):
+    browsers parse ``Location`` with the WHATWG URL rules (https://url.spec.whatwg.org/), which
+    remove every tab and newline, strip leading and trailing C0 controls and spaces and read
+    ``\\`` as ``/``; aiohttp sends ``Location`` through yarl, which drops tabs and newlines too.
+    So ``/<TAB>/evil.example`` is ``//evil.example`` (another host) by the time it is used. The
+    value kept is yarl's rendering (what aiohttp sends), and it must start with exactly one
+    ``/`` and name no scheme or host.
+    """
+    cleaned = _URL_WHITESPACE.sub("", target).strip(_C0_AND_SPACE)
+    try:
+        sent = URL(cleaned)
+    except ValueError:
+        return "/"
+    text = str(sent)
+    if sent.absolute or sent.scheme or not text.startswith("/") or text[1:2] in ("/", "\\"):
+        return "/"
+    return text
 
 
 async def login(request: web.Request) -> web.Response:
-    """GET: the form. POST: check the token, set the session cookie, go to ``next``."""
+    """GET: the form, or with ``?token=`` (the URL ``monitor serve`` prints for a generated
+    token) sign in at once. POST: the form's token. A right token sets the session cookie and
+    goes to ``next``; a signed-in browser goes there directly."""
     guard = request.app[GUARD]
-    if not guard.token:
-        raise web.HTTPSeeOther("/")
     if request.method == "GET":
-        return login_page(request)
-    form = await request.post()
-    if not guard.check_login(str(form.get("token", ""))):
+        if "token" not in request.query:
+            if guard.authenticated(request):
+                raise web.HTTPSeeOther(_local(request.query.get("next", "/")))
+            return login_page(request)
+        given, target = request.query["token"], request.query.get("next", "/")
+    else:
+        form = await read_form(request)
+        given, target = str(form.get("token", "")), str(form.get("next", "/"))
+    if not guard.check_login(given):
         return login_page(request, 401, "Wrong token.")
-    response = web.HTTPSeeOther(_local(str(form.get("next", "/"))))
+    response = web.HTTPSeeOther(_local(target))
     set_cookie(response, SESSION_COOKIE, guard.session_value(), request.secure)
     raise response
 
