@@ -26,9 +26,9 @@ from tests.simweb import (
 
 STATUS_KEYS = {"url", "canonical_url", "title", "section", "kind", "state", "http_status", "error",
                "final_url", "consecutive_failures", "failing_since", "last_ok_at",
-               "last_checked_at", "changed_at", "similarity", "suggested_url"}
+               "last_checked_at", "changed_at", "similarity", "suggested_url", "page_title"}
 RUN_KEYS = {"id", "started_at", "finished_at", "status", "checked", "ok", "moved", "failing",
-            "dead", "blocked"}
+            "dead", "blocked", "note"}  # note: README "Notifications" (a failed channel)
 
 
 def routes(web: SimWeb) -> dict[str, tuple[str, str | None]]:
