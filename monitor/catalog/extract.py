@@ -88,6 +88,12 @@ def extract_sources(paths: Sequence[str | Path]) -> Extraction:
     return Extraction(list(rows.values()), walk.problems, walk.base, tuple(walk.skipped))
 
 
+def headings(text: str) -> list[tuple[int, str, int]]:
+    """``(level, text, line)`` of every heading of a Markdown document (Markdown and HTML
+    ``<h1>``-``<h6>``, as extraction reads them; lines 1-based), in order."""
+    return [(e.level, e.text, e.line) for e in _file_events(text) if isinstance(e, _Heading)]
+
+
 def is_generic(text: str) -> bool:
     """Whether a link text says nothing of its own ("video", "this blog post", "here")."""
     return _is_generic(text)
