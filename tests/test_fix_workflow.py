@@ -107,9 +107,10 @@ def test_apply_then_the_next_extraction_and_run(night, db_url: str, tmp_path: Pa
     before = snapshot(root)
     rows_before = extract_sources(handbook_paths(root)).rows
     planned = fix(db_url, config, "--json").stdout
-    result = fix(db_url, config, "--apply")
+    result = fix(db_url, config, "--apply", "--json")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "" and "fixed 10 link(s) in 3 file(s)" in result.stderr
+    assert json.loads(result.stdout) == json.loads(planned)  # what was applied
+    assert "fixed 10 link(s) in 3 file(s)" in result.stderr
     # git diff: exactly the edits listed, nothing else
     numstat = [line.split("\t") for line in git(root, "diff", "--numstat").stdout.decode()
                .split("\n") if line]

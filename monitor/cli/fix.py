@@ -21,7 +21,7 @@ if TYPE_CHECKING:
               help="Write the edits into the source files (every file or none, each atomically).")
 @click.option("--out", "out", metavar="PATH",
               help="Write the diff (or with --json the list) here, '-' for standard output. "
-                   "Default: standard output, or nothing with --apply.")
+                   "Default: standard output; with --apply, only the --json list.")
 @click.option("--json", "as_json", is_flag=True,
               help="A JSON list of {file, line, old_url, new_url, reason} instead of the diff.")
 # monitor.fix.findings.DEAD_MODES, spelled here so that the command line starts without
@@ -56,7 +56,7 @@ def fix(ctx: Context, apply_: bool, out: str | None, as_json: bool, dead: str) -
         plan.apply()
     text = (json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n").encode() \
         if as_json else plan.diff()
-    _write(text, out if out is not None else (None if apply_ else "-"))
+    _write(text, out if out is not None else ("-" if as_json or not apply_ else None))
     _summary(proposal, apply_)
 
 
