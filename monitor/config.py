@@ -54,6 +54,9 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("catalog", "path", "catalog.csv", "catalog CSV to sync and check", path="file"),
+    Setting("catalog", "sources", [],
+            "Markdown/HTML files or globs, relative to the config file: when set, every run "
+            "re-extracts the catalog from them and catalog.path becomes a derived snapshot"),
     Setting("database", "url", DEFAULT_DB_URL, "SQLAlchemy URL of the database"),
     Setting("http", "concurrency", 32, "requests in flight, all hosts", 1, 1024),
     Setting("http", "per_host", 2, "requests in flight to one host", 1, 256),
@@ -139,6 +142,12 @@ class Settings:
     def set(self, key: str, value: Any) -> None:
         """Override one key (from a command-line option); validates the type."""
         self.values[key] = _coerce(_BY_KEY[key], value, "command line")
+
+    @property
+    def folder(self) -> Path:
+        """The configuration file's folder: ``catalog.sources`` are relative to it (SPEC §4);
+        the working directory when the settings come from the defaults."""
+        return Path(self.source).parent if self.source != "defaults" else Path(".")
 
 
 def _type_name(value: Any) -> str:

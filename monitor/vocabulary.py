@@ -272,6 +272,11 @@ class Check:
     The response facts (``final_url`` as stored: None without a redirect, ``chain``,
     ``elapsed_ms``, ``attempts``, ``bytes_received`` in bytes, ``content_type``) and the
     fingerprint are written with the result; :meth:`slim` drops the bulky ones once written.
+
+    ``anchor``: what the page said about the anchor the URL's ``#fragment`` names (SPEC §6):
+    ``"found"``, ``"missing"``, ``"unknown"`` (not checkable: see
+    :mod:`monitor.classify.anchors`), or None when the URL names no anchor. ``title``: the
+    page's ``<title>`` when this check took a new fingerprint (None otherwise).
     """
 
     resource_id: int
@@ -291,6 +296,8 @@ class Check:
     attempts: int = 1
     bytes_received: int = 0
     content_type: str | None = None
+    anchor: str | None = None
+    title: str | None = None
 
     def slim(self, outcome: Outcome | None = None, host: str | None = None) -> Check:
         """This check without what only the result row needed (the chain, the fingerprint,
@@ -300,4 +307,5 @@ class Check:
         stored = out.outcome == "ok" and out.http_status != 304
         return Check(self.resource_id, self.url, host or self.host, out, self.at,
                      self.etag if stored else None, self.last_modified if stored else None,
-                     self.site, self.probe if self.site is not None else None, self.content)
+                     self.site, self.probe if self.site is not None else None, self.content,
+                     anchor=self.anchor, title=self.title)

@@ -26,6 +26,7 @@ def resource(i: int, state: str, **extra: Any) -> dict[str, Any]:
         "suggested_url": (f"https://web.archive.org/web/20240101000000/{url}"
                           if state == "dead" else None),
         "detail": None, "chapter": "A chapter", "source": f"_includes/section1.md:{i}",
+        "page_title": None, "anchor_missing": None,
     }
     return base | extra
 

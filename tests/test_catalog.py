@@ -423,3 +423,49 @@ def test_long_urls_and_bad_dates_are_reported(tmp_path: Path) -> None:
     rows, problems = load_catalog(path)
     assert [r.url for r in rows] == ["https://b.test/"] and rows[0].added == ""
     assert [p.line for p in problems] == [2, 3]
+
+
+# ---------------------------------------------------------------- extract (hostile sources)
+
+
+def test_extract_skips_a_file_that_is_not_utf8_and_names_its_line(tmp_path: Path) -> None:
+    from monitor.catalog.extract import extract_sources
+
+    (tmp_path / "_includes").mkdir()
+    (tmp_path / "_includes" / "bad.md").write_bytes(b"ok\r\n[a](https://a.example/)\nbad \xe0 x\n")
+    (tmp_path / "_includes" / "good.md").write_text("[b](https://b.example/)\n")
+    (tmp_path / "index.md").write_text("{% include bad.md %}\n{% include good.md %}\n")
+    found = extract_sources([tmp_path / "index.md"])
+    assert [r.canonical_url for r in found.rows] == ["https://b.example/"]
+    assert [str(p) for p in found.problems] == [
+        "_includes/bad.md:3: not UTF-8 (byte 32); file skipped"]
+    assert found.skipped == ("_includes/bad.md",) and found.base == tmp_path
+
+
+def test_extract_an_html_block_in_a_list_item_does_not_recurse(tmp_path: Path) -> None:
+    path = tmp_path / "list.md"
+    path.write_text('- <br>\n- <a href="https://a.example/">a</a>\n- [b](https://b.example/)\n')
+    rows, problems = extract([path])
+    assert [(r.canonical_url, r.source) for r in rows] == [
+        ("https://a.example/", "list.md:2"), ("https://b.example/", "list.md:3")]
+    assert problems == []
+
+
+def test_extract_reads_an_href_without_surrounding_whitespace(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text('<a href=" https://a.example/x ">a</a> and <a href="\thttps://b.example/">b</a>\n')
+    rows, _ = extract([path])
+    assert [(r.url, r.source) for r in rows] == [("https://a.example/x", "a.md:1"),
+                                                 ("https://b.example/", "a.md:1")]
+
+
+def test_extract_names_a_symlinked_source_by_its_own_path(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "real.md").write_text("# Part\n\n[a](https://a.example/)\n")
+    site = tmp_path / "site"
+    (site / "_includes").mkdir(parents=True)
+    (site / "_includes" / "part.md").symlink_to(elsewhere / "real.md")
+    (site / "index.md").write_text("{% include part.md %}\n")
+    rows, _ = extract([site / "index.md", site / "_includes" / "part.md"])
+    assert [(r.source, r.section) for r in rows] == [("_includes/part.md:3", "Part")]

@@ -26,7 +26,7 @@ from tests.simweb import (
 
 STATUS_KEYS = {"url", "canonical_url", "title", "section", "kind", "state", "http_status", "error",
                "final_url", "consecutive_failures", "failing_since", "last_ok_at",
-               "last_checked_at", "changed_at", "similarity", "suggested_url"}
+               "last_checked_at", "changed_at", "similarity", "suggested_url", "page_title"}
 RUN_KEYS = {"id", "started_at", "finished_at", "status", "checked", "ok", "moved", "failing",
             "dead", "blocked", "note"}  # SPEC §10, and the note of issue 13
 

@@ -36,15 +36,16 @@ def test_needs_action_puts_newly_dead_first_with_replacements() -> None:
     page = soup(render_html(realistic()))
     kinds = [li["data-kind"] for li in page.select("#needs-action li")]
     assert kinds[:4] == ["new_dead"] * 4
-    assert kinds == sorted(kinds, key=["new_dead", "dead", "moved", "failing", "changed",
-                                       "updated"].index)
+    assert kinds == sorted(kinds, key=["new_dead", "dead", "moved", "anchor", "failing",
+                                       "changed", "updated"].index)
     assert kinds.count("moved") == 12 and kinds.count("changed") == 12
     assert kinds.count("updated") == 1
     first = page.select_one("#needs-action li")
     assert "web.archive.org" in first.select_one("a.replacement")["href"]
     moved = page.select_one('#needs-action li[data-kind="moved"]')
     assert moved.select_one("a.replacement")["href"].startswith("https://new.test/")
-    assert "sed -i" in moved.select_one("code").text
+    assert moved.select_one(".fix code.cmd").text == "monitor fix"
+    assert "sed -i" not in page.text and "catalog.csv" not in page.text
     changed = page.select_one('#needs-action li[data-kind="changed"]')
     assert "0.42" in changed.text and "removed" in changed.text and "added" in changed.text
     failing = page.select_one('#needs-action li[data-kind="failing"]')
@@ -170,20 +171,33 @@ def test_report_command_formats_run_and_stdout(simweb, tmp_path: Path, db_url: s
     assert (tmp_path / "reports" / "index.html").exists()
 
 
-def test_the_csv_edit_replaces_only_the_whole_field(tmp_path: Path) -> None:
-    import shutil
-    import subprocess
-
-    from monitor.report.view import Action, csv_edit
-
-    if not shutil.which("sed"):
-        pytest.skip("no sed")
-    old, new = "https://a.test/old?x=[1]&y=$", "https://b.test/new?q=1&r=|#"
-    catalog = tmp_path / "catalog.csv"
-    catalog.write_text(f"url,title\n{old},A\n{old}/child,B\nx,{old}\n")
-    command = csv_edit(Action("moved", {"url": old}, "permanent redirect", new))
-    subprocess.run(command, shell=True, check=True, cwd=tmp_path)
-    assert catalog.read_text() == f"url,title\n{new},A\n{old}/child,B\nx,{new}\n"
+def test_each_fixable_link_shows_its_source_and_the_fix_command() -> None:
+    """Moved, dead with an archived copy and anchor-gone links name their file:line and
+    ``monitor fix``; a dead link without a copy and a failing one do not (nothing to edit yet);
+    no ``sed`` edit of catalog.csv anywhere (issue 12)."""
+    data = realistic()
+    data.resources += [
+        resource(900, "dead", url="https://nocopy.test/x", suggested_url=None,
+                 source="_includes/section2.md:7"),
+        resource(901, "ok", url="https://s.test/p#gone", anchor_missing="gone",
+                 source="_includes/section3.md:9")]
+    page = soup(render_html(data))
+    assert page.select_one("#fix-help") is not None
+    by_url = {li.select_one(".url").text: li for li in page.select("#needs-action li")}
+    moved = next(li for li in page.select("#needs-action li") if li["data-kind"] == "moved")
+    assert moved.select_one(".fix code.source").text.startswith("_includes/section1.md:")
+    assert moved.select_one(".fix code.cmd").text == "monitor fix"
+    anchor = by_url["https://s.test/p#gone"]
+    assert anchor["data-kind"] == "anchor" and "#gone" in anchor.text
+    assert anchor.select_one("a.replacement")["href"] == "https://s.test/p"
+    assert anchor.select_one(".fix code.source").text == "_includes/section3.md:9"
+    assert by_url["https://nocopy.test/x"].select_one(".fix") is None
+    failing = next(li for li in page.select("#needs-action li") if li["data-kind"] == "failing")
+    assert failing.select_one(".fix") is None
+    text = render_markdown(data)
+    assert "sed -i" not in text and "catalog.csv" not in text
+    assert "fix `_includes/section3.md:9`: `monitor fix`" in text
+    assert "**anchor gone**" in text
 
 
 def test_report_for_an_earlier_run_shows_the_states_as_they_were(simweb, tmp_path: Path,

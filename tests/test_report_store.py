@@ -35,7 +35,7 @@ def status_object(res: Resource, st: ResourceState) -> dict[str, Any]:
         "last_ok_at": iso(st.last_ok_at), "last_checked_at": iso(st.last_checked_at),
         "changed_at": iso(st.changed_at), "similarity": st.similarity,
         "suggested_url": st.suggested_url, "detail": st.detail, "chapter": res.chapter,
-        "source": res.source,
+        "source": res.source, "page_title": st.page_title, "anchor_missing": st.anchor_missing,
     }
 
 
@@ -68,6 +68,7 @@ def test_status_objects_equal_the_orm_status_objects(db: Database) -> None:
         ids = sorted(st.resource_id for st in s.query(ResourceState))
         s.execute(update(ResourceState).where(ResourceState.resource_id == ids[0]).values(
             state="failing", http_status=404, error="http_4xx", detail=HOSTILE,
+            page_title=HOSTILE, anchor_missing="gone",
             consecutive_failures=2, failing_since=T0, last_ok_at=T0 - timedelta(days=1),
             last_checked_at=T0 + timedelta(days=1, microseconds=1500),
             suggested_url="https://web.archive.org/web/2024/https://a.test/x"))

@@ -22,8 +22,8 @@ from monitor.sites.arxiv import parse_arxiv_id, versionless
 from monitor.store.db import Database
 from monitor.store.models import ArxivCursor, Suggestion
 from monitor.store.suggestions import list_suggestions
-from monitor.watch.profiles import build_profiles
-from monitor.watch.score import Scorer, SectionProfile
+from monitor.watch.profiles import build_chapters, build_profiles
+from monitor.watch.score import Scorer, SectionProfile, best_chapter, load_chapters
 from monitor.watch.triage import accept, reject
 from monitor.watch.watcher import WatchResult, watch
 from tests.cli_helpers import monitor, write_config
@@ -37,7 +37,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "arxiv"
 TODAY = date(2026, 7, 9)
 NOW = datetime(2026, 7, 8, 18, 0, tzinfo=UTC)
 SPEC_KEYS = {"id", "arxiv_id", "version", "title", "authors", "published", "categories", "score",
-             "section", "matched_terms", "status", "url"}
+             "section", "chapter", "matched_terms", "status", "url"}
 
 TEXTS = {
     "lora": ("LoRA: Low-Rank Adaptation of Large Language Models",
@@ -192,6 +192,42 @@ def test_profiles_from_a_handbook(tmp_path: Path) -> None:
     scorer = Scorer([SectionProfile("A", "lora adapters", "lora adapters low-rank"),
                      SectionProfile("B", "diffusion", "diffusion images")])
     assert scorer.score("LoRA", "adapters for everyone").section == "A"
+
+
+def test_chapter_profiles_and_the_chapter_of_a_suggestion(tmp_path: Path) -> None:
+    (tmp_path / "_includes").mkdir()
+    (tmp_path / "index.md").write_text(
+        '<div class="section">\n<h1>Section I: Adapters</h1>\n<div markdown="1">\n'
+        "{% include s1.md %}\n</div>\n</div>\n", encoding="utf-8")
+    (tmp_path / "_includes" / "s1.md").write_text(
+        "<h2>LoRA</h2>\n\nLow-rank adapters freeze the base model. See "
+        "[LoRA explained](https://example.org/lora).\n\n## Prefix tuning\n\nSoft prompts are "
+        "learned vectors. [Prefix-Tuning](https://example.org/prefix).\n", encoding="utf-8")
+    doc = build_chapters(tmp_path)
+    [(name, chapters)] = doc["sections"].items()
+    assert name == "Section I: Adapters"
+    assert [(c["name"], c["resources"]) for c in chapters] == [
+        ("LoRA", ["LoRA explained"]), ("Prefix tuning", ["Prefix-Tuning"])]
+    assert "Soft prompts are learned vectors" in chapters[1]["text"]
+    assert "Soft prompts" not in chapters[0]["text"]
+    profiles = [SectionProfile("Section I: Adapters", "lora adapters prefix tuning soft prompts",
+                               "lora adapters prefix tuning soft prompts")]
+    scorer = Scorer(profiles, chapters=load_chapters(doc))
+    assert scorer.score("Soft prompts", "prefix tuning with soft prompts").chapter == \
+        "Prefix tuning"
+    assert scorer.score("LoRA", "low-rank adapters").chapter == "LoRA"
+    assert best_chapter([]) == "" and best_chapter([("A", 0.0)]) == ""
+
+
+def test_the_packaged_chapters_match_the_handbook() -> None:
+    handbook = Path(__file__).resolve().parents[2] / "shared" / "handbook"
+    if not handbook.is_dir():
+        pytest.skip("handbook not found")
+    packaged = json.loads((Path(__file__).resolve().parents[1] / "monitor" / "data" /
+                           "chapters.json").read_text("utf-8"))
+    assert packaged == json.loads(json.dumps(build_chapters(handbook)))
+    scorer = Scorer.default()
+    assert scorer.score(*TEXTS["lora"]).chapter == "Low-Rank Adapters (LoRA)"
 
 
 # ---------------------------------------------------------------- fetching
@@ -393,6 +429,7 @@ def test_suggestion_object_shape_and_raw_html(watch_db, settings, simweb, api) -
     assert obj["published"] == "2026-07-08T17:00:00+00:00"
     assert obj["authors"] == ["Ada Lovelace", "Alan Turing"]
     assert 0 <= obj["score"] <= 1 and obj["section"] and obj["matched_terms"]
+    assert obj["chapter"] == "Low-Rank Adapters (LoRA)"  # the heading inside the section
     assert obj["explanation"].startswith(f"matches {obj['section']}: ")
     assert not any("&lt;" in str(v) or "&amp;" in str(v) for v in obj.values())
     json.dumps(obj)

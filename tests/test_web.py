@@ -42,11 +42,11 @@ from tests.simweb import SimWeb, redirect
 
 STATUS_KEYS = {"url", "canonical_url", "title", "section", "kind", "state", "http_status", "error",
                "final_url", "consecutive_failures", "failing_since", "last_ok_at",
-               "last_checked_at", "changed_at", "similarity", "suggested_url"}
+               "last_checked_at", "changed_at", "similarity", "suggested_url", "page_title"}
 RUN_KEYS = {"id", "started_at", "finished_at", "status", "checked", "ok", "moved", "failing",
             "dead", "blocked", "note"}  # SPEC §10, and the note of issue 13
 SUGGESTION_KEYS = {"id", "arxiv_id", "version", "title", "authors", "published", "categories",
-                   "score", "section", "matched_terms", "status", "url"}
+                   "score", "section", "chapter", "matched_terms", "status", "url"}
 TOKEN = "s3cret-Token-value"
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")

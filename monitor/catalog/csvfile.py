@@ -193,7 +193,7 @@ def _row(
                                        f"(YYYY-MM-DD): {known['added'][:40]!r}; ignored"))
         known["added"] = ""
     known["kind"] = _checked_kind(known["kind"], canonical, known["title"], line, path, problems)
-    extra = tuple((n, v) for n, v in zip(names, fields, strict=False) if n not in KNOWN_COLUMNS)
+    extra = tuple((n, values.get(n, "")) for n in names if n not in KNOWN_COLUMNS)
     return CatalogRow(url=url, canonical_url=canonical, extra=extra, line=line, **known)
 
 

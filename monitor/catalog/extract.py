@@ -26,7 +26,26 @@ from monitor.sites import canonical_url
 from monitor.urls import InvalidURL
 
 
+@dataclass(frozen=True)
+class Extraction:
+    """What :func:`extract_sources` found: ``rows`` (one per canonical URL), ``problems``
+    (invalid URLs, missing includes, files that are not UTF-8), ``base`` (the folder every
+    ``source`` is relative to: the first root file's) and ``skipped`` (the files left out,
+    named as in ``source``)."""
+
+    rows: list[CatalogRow]
+    problems: list[CatalogProblem]
+    base: Path
+    skipped: tuple[str, ...] = ()
+
+
 def extract(paths: Sequence[str | Path]) -> tuple[list[CatalogRow], list[CatalogProblem]]:
+    """``(rows, problems)`` of :func:`extract_sources`."""
+    found = extract_sources(paths)
+    return found.rows, found.problems
+
+
+def extract_sources(paths: Sequence[str | Path]) -> Extraction:
     """Extract one row per distinct canonical http(s) URL from Markdown files.
 
     Links come from Markdown links (markdown-it, CommonMark + HTML + tables) and raw HTML
@@ -42,11 +61,14 @@ def extract(paths: Sequence[str | Path]) -> tuple[list[CatalogRow], list[Catalog
     handbook's top links get "Introduction", the section of ``intro.md`` included next).
     Chapter: nearest h2-h6 above the link in its file. Title: the link text, or the sentence
     around the link when the text is generic ("video", "blog post"...). Source: ``file:line``
-    relative to the first root file's directory. Rows come in order of first occurrence (later
-    spellings of the same canonical URL merge into it); output is deterministic.
+    relative to the first root file's directory, the file named by the path it was given or
+    included by (a symbolic link keeps its own name; links are resolved only to read each file
+    once). An ``href`` is read without the whitespace around it (as browsers read it). Rows
+    come in order of first occurrence (later spellings of the same canonical URL merge into
+    it); output is deterministic.
 
-    Returns (rows, problems): invalid URLs and missing includes are problems.
-    Raises CatalogError if a file cannot be read as UTF-8.
+    Invalid URLs, missing includes and files that are not UTF-8 (skipped, named in
+    ``Extraction.skipped``) are problems. Raises CatalogError if a file cannot be read at all.
     """
     walk = _Walk([Path(p) for p in paths])
     walk.run()
@@ -63,7 +85,18 @@ def extract(paths: Sequence[str | Path]) -> tuple[list[CatalogRow], list[Catalog
                 chapter=link.chapter, kind=guess_kind(canonical, link.title),
                 source=f"{link.file}:{link.line}",
             )
-    return list(rows.values()), walk.problems
+    return Extraction(list(rows.values()), walk.problems, walk.base, tuple(walk.skipped))
+
+
+def headings(text: str) -> list[tuple[int, str, int]]:
+    """``(level, text, line)`` of every heading of a Markdown document (Markdown and HTML
+    ``<h1>``-``<h6>``, as extraction reads them; lines 1-based), in order."""
+    return [(e.level, e.text, e.line) for e in _file_events(text) if isinstance(e, _Heading)]
+
+
+def is_generic(text: str) -> bool:
+    """Whether a link text says nothing of its own ("video", "this blog post", "here")."""
+    return _is_generic(text)
 
 
 # Events found in one Markdown file, in document order; ``line`` is 1-based in that file.
@@ -199,7 +232,12 @@ def _html_block_events(lines: list[str], offset: int) -> list[_Event]:
                 events.append(event)
         else:
             text = textwrap.dedent("\n".join(group))  # indented text in a <div> is not code
-            events += _markdown_events(text.split("\n"), offset + start)
+            if len(group) == len(lines) and text.split("\n") == group:
+                # parsed again it would be this same block (an HTML block in a list item,
+                # ``- <br>``): read it as HTML instead of recursing without end
+                events += _html_events(group, offset + start)
+            else:
+                events += _markdown_events(text.split("\n"), offset + start)
     return events
 
 
@@ -302,12 +340,18 @@ class _Walk:
     """Follows includes across files and assigns sections and chapters to links."""
 
     def __init__(self, paths: list[Path]) -> None:
-        self.given = list(dict.fromkeys(p.resolve() for p in paths))
+        # files are keyed by their resolved path (read once), named by the path they were
+        # given or included by (``shown``: absolute, symbolic links not followed)
+        self.shown: dict[Path, Path] = {}
+        for path in paths:
+            self.shown.setdefault(path.resolve(), Path(os.path.abspath(path)))
+        self.given = list(self.shown)
         self.events: dict[Path, list[_Event]] = {}
         self.done: set[Path] = set()
         self.links: list[_Found] = []
         self.problems: list[CatalogProblem] = []
-        self.base = self.given[0].parent if self.given else Path(".")
+        self.skipped: list[str] = []
+        self.base = self.shown[self.given[0]].parent if self.given else Path(".")
 
     def run(self) -> None:
         reached: set[Path] = set()
@@ -321,7 +365,7 @@ class _Walk:
                     todo.append(child)
         roots = [p for p in self.given if p not in reached] + self.given
         if roots and roots[0] not in reached:
-            self.base = roots[0].parent
+            self.base = self.shown[roots[0]].parent
         for path in roots:
             if path not in self.done:
                 self._process(path, None)
@@ -329,29 +373,48 @@ class _Walk:
     def _events(self, path: Path) -> list[_Event]:
         if path not in self.events:
             try:
-                text = path.read_text(encoding="utf-8-sig")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise CatalogError(f"{path}: cannot read: {exc}") from None
+                data = path.read_bytes()
+            except OSError as exc:
+                raise CatalogError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                self._not_utf8(path, data, exc.start)
+                text = ""
             self.events[path] = _file_events(text)
         return self.events[path]
 
+    def _not_utf8(self, path: Path, data: bytes, at: int) -> None:
+        """A file that is not UTF-8 is a problem at the line of its first bad byte; it is left
+        out (the other files are read)."""
+        before = data[:at]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
+        self.skipped.append(self._rel(path))
+        self.problems.append(CatalogProblem(self._rel(path), line,
+                                            f"not UTF-8 (byte {at}); file skipped"))
+
     def _resolve(self, includer: Path, event: _Include, report: bool = False) -> Path | None:
         name = event.name
-        candidates = [self.base / "_includes" / name, includer.parent / "_includes" / name,
-                      includer.parent / name, *(p for p in self.given if p.name == name)]
-        found = next((c.resolve() for c in candidates if c.is_file()), None)
-        if found is None and report:
+        folder = self.shown.get(includer, includer).parent
+        candidates = [self.base / "_includes" / name, folder / "_includes" / name,
+                      folder / name,
+                      *(self.shown[p] for p in self.given if self.shown[p].name == name)]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is not None:
+            self.shown.setdefault(found.resolve(), Path(os.path.abspath(found)))
+            return found.resolve()
+        if report:
             self.problems.append(
                 CatalogProblem(self._rel(includer), event.line, f"include not found: {name}")
             )
-        return found
+        return None
 
     def _own_section(self, path: Path) -> str:
         h1 = (e.text for e in self._events(path) if isinstance(e, _Heading) and e.level == 1)
         return next(h1, "") or path.stem.replace("_", " ").replace("-", " ").title()
 
     def _rel(self, path: Path) -> str:
-        return Path(os.path.relpath(path, self.base)).as_posix()
+        return Path(os.path.relpath(self.shown.get(path, path), self.base)).as_posix()
 
     def _process(self, path: Path, hint: str | None) -> None:
         self.done.add(path)
@@ -379,8 +442,9 @@ class _Walk:
 
     def _flush(self, path: Path, pending: list[tuple[_Link, str]], section: str) -> None:
         for link, chapter in pending:
-            if re.match(r"https?://", link.href, re.I):
+            href = link.href.strip()
+            if re.match(r"https?://", href, re.I):
                 self.links.append(
-                    _Found(link.href, link.title, section, chapter, self._rel(path), link.line)
+                    _Found(href, link.title, section, chapter, self._rel(path), link.line)
                 )
         pending.clear()

@@ -9,11 +9,16 @@ not content. The decision over time (changed or not) is :mod:`monitor.health.cha
 
 Results are ``(content, fingerprint)``: ``content`` in ``"new"``, ``"first"``, ``"same"`` or
 None (nothing observed); ``fingerprint`` set for new and first.
+
+:func:`title_of` reads only the ``<title>`` of a page that is not fingerprinted (a moved link's
+new page), so reports can still call it by its own title.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 
 from monitor.classify import fingerprint as extractor
 from monitor.classify.fingerprint import Fingerprint
@@ -21,6 +26,21 @@ from monitor.vocabulary import FetchResult, Latest, Outcome
 
 Observed = tuple[str | None, Fingerprint | None]
 NOTHING: Observed = (None, None)
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
+TITLE_SCAN_BYTES = 65_536  # a <title> is in the head: the first bytes are enough
+
+
+def title_of(res: FetchResult) -> str | None:
+    """The ``<title>`` of an HTML response (one line, at most
+    :data:`~monitor.classify.fingerprint.MAX_TITLE_CHARS` characters), or None."""
+    kind = (res.headers.get("content-type") or "text/html").split(";")[0].strip().lower()
+    if kind not in ("text/html", "application/xhtml+xml"):
+        return None
+    match = _TITLE.search(res.body[:TITLE_SCAN_BYTES])
+    if match is None:
+        return None
+    text = " ".join(html.unescape(match.group(1).decode("utf-8", "replace")).split())
+    return text[:extractor.MAX_TITLE_CHARS] or None
 
 
 def observe(res: FetchResult | None, out: Outcome, latest: Latest | None) -> Observed:

@@ -2,7 +2,8 @@
 
 Commands live beside their area: :mod:`monitor.cli.runs` (check, run, report, status, runs),
 :mod:`monitor.cli.catalog`, :mod:`monitor.cli.watch` (arxiv, suggestions), :mod:`monitor.cli.ack`,
-:mod:`monitor.cli.service` (schedule, serve). This module is the group and its error handling.
+:mod:`monitor.cli.fix` (fix), :mod:`monitor.cli.service` (schedule, serve). This module is the
+group and its error handling.
 
 Exit codes: 0 done; 1 the job failed; 2 ``--fail-on`` matched; 3 bad configuration or catalog;
 75 another run holds the run lock.
@@ -84,11 +85,11 @@ def db_upgrade(ctx: Context) -> None:
 
 def _register() -> None:
     """Commands defined beside their area (each a few lines over library calls)."""
-    from monitor.cli import ack, catalog, history, notify, runs, service, watch
+    from monitor.cli import ack, catalog, fix, history, notify, runs, service, watch
 
     for command in (runs.check, runs.run, runs.report, runs.status, runs.runs, history.history,
                     catalog.catalog, ack.ack, watch.arxiv, watch.suggestions, notify.notify,
-                    service.schedule, service.serve):
+                    fix.fix, service.schedule, service.serve):
         main.add_command(command)
 
 

@@ -9,6 +9,7 @@ Errors are ``MonitorError`` subclasses, turned into a message and exit code by t
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -62,17 +63,33 @@ def suggestions_list(ctx: Context, as_json: bool, status: str | None) -> None:
 @suggestions.command("accept")
 @click.argument("ident", metavar="ID")
 @click.option("--section", metavar="S", help="Catalog section (default: the suggested one).")
+@click.option("--dry-run", "dry_run", is_flag=True,
+              help="Show where the paper would go (with catalog.sources: the diff); change "
+                   "nothing.")
 @click.pass_obj
-def suggestions_accept(ctx: Context, ident: str, section: str | None) -> None:
+def suggestions_accept(ctx: Context, ident: str, section: str | None, dry_run: bool) -> None:
     """Append the paper to the catalog CSV (kind paper, added today) and mark it accepted.
+
+    With catalog.sources set, the paper is first inserted as a list item in the handbook's
+    source file: at the end of the resource list of its chapter (the heading inside the
+    section it matches best; a chapter without a list gets one), in that list's style, or of
+    the section's last list when no chapter fits.
 
     ID is the suggestion's id or its arXiv identifier (any version).
     """
-    from monitor.watch.triage import accept
+    from monitor.fix.accept import accept_paper
 
     path = ctx.settings["catalog.path"]
-    s = accept(ctx.db, ident, path, section=section)
-    click.echo(f"accepted {s.arxiv_id} into {path} (section: {s.section or '-'})")
+    done = accept_paper(ctx.db, ctx.settings, ident, section, dry_run=dry_run)
+    s, placed = done.suggestion, done.placement
+    chosen = section if section is not None else s.section
+    where = f"{placed.source} (section: {chosen or '-'}; chapter: {done.chapter or '-'})" \
+        if placed else f"{path} (section: {chosen or '-'})"
+    if dry_run:
+        sys.stdout.buffer.write(done.diff)
+        click.echo(f"would accept {s.arxiv_id} into {where}; nothing changed", err=True)
+        return
+    click.echo(f"accepted {s.arxiv_id} into {where}")
 
 
 @suggestions.command("reject")

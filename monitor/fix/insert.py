@@ -2,9 +2,11 @@
 
 The item goes at the end of the resource list of the paper's chapter (a heading inside its
 section): the last list under that heading, before the next heading, whose own items hold a
-link. When the chapter is not given, not found, or has no such list, it goes at the end of the
-section's last resource list. When the section has no resource list at all, a new list of one
-item starts after the chapter's last line (or the section's), after a blank line.
+link. A chapter that is there but has no such list gets a new list of one item after its last
+line (after a blank line): the paper belongs under the heading it matched, and extraction files
+it there. Only when the chapter is not given or not found does it go at the end of the
+section's last resource list; when the section has none at all, a new list starts after the
+section's last line.
 
 It copies the style of the list it joins: indentation, bullet (``-``, ``*``, ``+``) or number
 (the next one, or the same one when the list repeats it) and the space after it, a link text
@@ -132,12 +134,13 @@ def insert_item(data: bytes, title: str, url: str, *, chapter: str = "", section
     start, end = _section_range(found, section)
     chapter_lines = _chapter_range(found, chapter, start, end) if chapter else (0, 0)
     target, how = _last_resource_list(found, *chapter_lines), "chapter"
-    if target is None:
+    if target is None and not chapter_lines[0]:
         target, how = _last_resource_list(found, start, end), "section"
     if target is not None:
         item = _item_text(found, target, title, url, authors)
         return _insert_after(found.source, target.last, item, how, target.loose)
-    return _new_list(found, *(chapter_lines if chapter_lines[0] else (start, end)), title, url)
+    return _new_list(found, *(chapter_lines if chapter_lines[0] else (start, end)), title, url,
+                     (start, end))
 
 
 def _refuse_duplicate(links: list[Link], url: str) -> None:
@@ -240,14 +243,16 @@ def _tail(rest: str) -> str | None:
     return rest[match.end():].rstrip() if match else None
 
 
-def _new_list(found: Outline, start: int, end: int, title: str, url: str) -> Insertion:
-    """A list of one item after the last non-blank line of lines [start, end)."""
+def _new_list(found: Outline, start: int, end: int, title: str, url: str,
+              style: tuple[int, int]) -> Insertion:
+    """A list of one item after the last non-blank line of lines [start, end), with the
+    bullet of the last bulleted list in lines ``style`` (the section), else ``-``."""
     lines = found.source.lines
     last = max((n for n in range(start, min(end, len(lines) + 1)) if lines[n - 1].strip()),
                default=0)
     if not last:
         raise FixError(f"line {start}: nothing to insert the paper after")
-    bullets = [m["marker"] for b in found.lists if start <= b.first < end
+    bullets = [m["marker"] for b in found.lists if style[0] <= b.first < style[1]
                if (m := _ITEM.fullmatch(lines[b.items[-1] - 1])) and not m["number"]]
     item = f"{(bullets or ['-'])[-1]} [{inline_text(title)}]({url})"
     return _insert_after(found.source, last, item, "new-list", True)

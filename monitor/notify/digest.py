@@ -15,6 +15,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from monitor.report.titles import lead
 from monitor.vocabulary import COUNT_ORDER as STATES
 
 ACTION_KINDS = frozenset({"went_dead", "moved", "changed", "updated", "anchor_missing"})
@@ -45,7 +46,9 @@ class DigestEvent:
 
     - ``kind``: one of :data:`EVENT_KINDS`;
     - ``url``: the resource's catalog URL (outside text: neutralised before display);
-    - ``title``: the catalog title ("" when none);
+    - ``title``: what to call the resource: the page's own title when the catalog title (the
+      link text) is generic or a fragment, else the catalog title (:func:`monitor.report.titles.
+      lead`); "" when there is neither;
     - ``section``: the handbook section ("" when none);
     - ``source``: ``file:line`` of the link in the catalog sources ("" when unknown);
     - ``detail``: the event's stored ``detail`` (JSON-able; shown only through ``fix``);
@@ -137,7 +140,8 @@ def _fix_for(kind: str, url: str, resource: Mapping[str, Any]) -> str:
 
 def _event(obj: Mapping[str, Any], resource: Mapping[str, Any]) -> DigestEvent:
     kind, url = str(obj["kind"]), str(obj["url"])
-    return DigestEvent(kind=kind, url=url, title=str(resource.get("title") or ""),
+    named = resource.get("title") or resource.get("page_title")
+    return DigestEvent(kind=kind, url=url, title=lead(resource)[0] if named else "",
                        section=str(resource.get("section") or ""),
                        source=str(resource.get("source") or ""),
                        detail=obj.get("detail") or {}, fix=_fix_for(kind, url, resource))

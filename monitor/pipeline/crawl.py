@@ -12,13 +12,14 @@ batches from a writer thread, so a killed run keeps what it checked.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future
 from urllib.parse import urlsplit
 
-from monitor.classify import classify
+from monitor.classify import anchors, classify
 from monitor.classify import content as observe
 from monitor.fetch import Fetcher
 from monitor.pipeline.pool import FingerprintBatches, fingerprint_pool
@@ -50,7 +51,9 @@ def _response(res: FetchResult | None) -> dict[str, object]:
 
 async def check_one(ctx: ProbeContext, target: Target, latest: Latest | None = None,
                     pool: FingerprintBatches | None = None) -> Check:
-    """Check one resource: its site's probe, or a generic fetch + classify + fingerprint.
+    """Check one resource: its site's probe, or a generic fetch + classify + fingerprint, and
+    the anchor its URL's ``#fragment`` names (:mod:`monitor.classify.anchors`; the body is
+    looked at here and not kept).
 
     With a ``pool``, the fingerprint (pure CPU) runs there; the body is sent to a worker.
     """
@@ -60,13 +63,17 @@ async def check_one(ctx: ProbeContext, target: Target, latest: Latest | None = N
     if probed is not None:
         assert site is not None
         out = probed.outcome
+        unchecked = anchors.UNKNOWN if anchors.anchor_of(target.url) else None
         return Check(target.resource_id, target.url, host, out, at, site=site.name,
                      probe=probed.info, final_url=out.final_url if probed.fetch else None,
-                     **_response(probed.fetch))  # type: ignore[arg-type]
+                     anchor=unchecked, **_response(probed.fetch))  # type: ignore[arg-type]
     assert ctx.fetcher is not None
     res = await ctx.fetcher.fetch(target.url, etag=target.etag,
                                   last_modified=target.last_modified)
     out = classify(res)
+    anchor = anchors.check_fetch(target.url, res, out)
+    if anchor is not None and anchor.note and out.detail is None:  # say why it was not checked
+        out = dataclasses.replace(out, detail=anchor.note)
     seen: observe.Observed = observe.NOTHING
     if (site is None or site.fingerprint) and pool is None:
         seen = observe.observe(res, out, latest)
@@ -79,6 +86,9 @@ async def check_one(ctx: ProbeContext, target: Target, latest: Latest | None = N
     return Check(target.resource_id, target.url, host, out, at, res.headers.get("etag"),
                  res.headers.get("last-modified"), content=seen[0], fingerprint=seen[1],
                  final_url=res.final_url if res.final_url != res.url else None,
+                 anchor=anchor.verdict if anchor else None,
+                 title=seen[1].title if seen[1] is not None else
+                 observe.title_of(res) if out.outcome == "moved" else None,
                  **_response(res))  # type: ignore[arg-type]
 
 

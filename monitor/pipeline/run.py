@@ -27,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from monitor import sites
-from monitor.catalog import CatalogProblem, load_catalog
+from monitor.catalog import CatalogProblem
+from monitor.catalog.sources import catalog_rows
 from monitor.classify import classify
 from monitor.config import Settings
 from monitor.errors import MonitorError
@@ -79,13 +80,16 @@ def run_once(db: Database, settings: Settings, *, command: str = "run", watch: b
              on_problem: Callable[[CatalogProblem], None] | None = None) -> CheckSummary:
     """One run: sync the catalog and check every active resource (``check``), then, for the
     nightly job (``run``), watch arXiv and write the reports. ``log`` gets one line per stage.
+    The catalog is ``catalog.path``, or with ``catalog.sources`` the sources extracted again
+    (:func:`monitor.catalog.sources.catalog_rows`).
 
-    Raises CatalogError (exit 3) for an unreadable catalog, RunLocked (exit 75) when another run
-    holds the lock, DatabaseError when the database goes away.
+    Raises CatalogError (exit 3) for an unreadable catalog, ConfigError (exit 3) for a source
+    pattern that matches nothing, RunLocked (exit 75) when another run holds the lock,
+    DatabaseError when the database goes away.
     """
     started = time.monotonic()
     policy = HealthPolicy.from_settings(settings)
-    rows, problems = load_catalog(settings["catalog.path"])                     # catalog
+    rows, problems = catalog_rows(settings)                                     # catalog
     for problem in problems:
         (on_problem or _print_problem)(problem)
     with _locked(db):

@@ -41,6 +41,7 @@ def replay(db: Database, run_id: int, policy: HealthPolicy) -> list[dict[str, An
             "http_status": r[0] if r else None, "error": r[1] if r else None,
             "detail": r[2] if r else None, "last_checked_at": utc_iso(r[3]) if r else None,
             "changed_at": None, "similarity": None, "suggested_url": None,
+            "anchor_missing": None,
         })
         rows.append(row)
     return rows

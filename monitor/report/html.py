@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from monitor.report import trend, view
+from monitor.report import titles, trend, view
 from monitor.report.links import safe_href
 from monitor.report.model import ReportData
 from monitor.vocabulary import SEVERITY, TREND_ORDER
@@ -21,9 +21,11 @@ def render_html(data: ReportData) -> str:
     """Render ``data`` as one HTML page (every outside string escaped by Jinja2 autoescape)."""
     template = _ENV.get_template("report.html.j2")
     suggestions = [(s, *view.triage_commands(s)) for s in data.suggestions]
+    actions = view.actions(data)
     return template.render(
-        data=data, counts=data.counts(), deltas=view.count_deltas(data),
-        actions=view.actions(data), csv_edit=view.csv_edit, blocked=data.by_state("blocked"),
+        data=data, counts=data.counts(), deltas=view.count_deltas(data), actions=actions,
+        fix_command=view.fix_command, fixable=any(map(view.fix_command, actions)),
+        lead=titles.lead, blocked=data.by_state("blocked"),
         sections=data.sections(), chart=trend.chart(data.history), suggestions=suggestions,
         severity=SEVERITY, trend_order=TREND_ORDER,
     )

@@ -9,17 +9,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from monitor.report import view
+from monitor.report import titles, view
 from monitor.report.links import safe_href
 from monitor.report.model import ReportData
 
 GITHUB_ISSUE_LIMIT = 65_536
 _SPECIALS = "\\`*_[]<>|#!~"
+_ZWSP = "\u200b"
+_PINGS = re.compile(r"(@)(?=[\w-])|(#)(?=\d)|\b(GH)(?=-\d)", re.IGNORECASE)
 
 
 def md_escape(text: Any) -> str:
-    """Escape Markdown and HTML specials in outside text (titles, errors); one line."""
+    """Escape Markdown and HTML specials in outside text (titles, errors); one line. No
+    ``@mention`` and no ``#123`` / ``GH-123`` reference stays live where the Markdown is read
+    (a GitHub issue): a zero-width space follows the ``@``, ``#`` or ``GH``."""
     out = " ".join(str(text or "").split())
+    out = _PINGS.sub(lambda m: m.group() + _ZWSP, out)
     for ch in _SPECIALS:
         out = out.replace(ch, "\\" + ch)
     return out
@@ -43,12 +48,21 @@ def md_code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def _title(r: dict[str, Any]) -> str:
+    """The resource's title (the page's own when the link text is weak, then the link text in
+    quotes), neutralised; or its link."""
+    shown, context = titles.lead(r)
+    if not r.get("title") and not context and shown == titles.clean(r["url"], 300):
+        return md_link(r["url"])
+    return md_escape(shown) + (f" (“{md_escape(context)}”)" if context else "")
+
+
 def _action(a: view.Action) -> str:
     r = a.resource
-    line = f"- **{a.label}** {md_escape(r['title']) or md_link(r['url'])} — {md_link(r['url'])}"
+    line = f"- **{a.label}** {_title(r)} — {md_link(r['url'])}"
     line += f": {md_escape(a.why)}"
-    if a.kind == "moved":
-        line += f" → {md_link(a.replacement)}  \n  {md_code(view.csv_edit(a) or '')}"
+    if a.kind in ("moved", "anchor"):
+        line += f" → {md_link(a.replacement)}"
     elif a.replacement:
         line += f"; archived copy {md_link(a.replacement)}"
     if a.kind == "changed" and (a.extra.get("removed") or a.extra.get("added")):
@@ -56,6 +70,12 @@ def _action(a: view.Action) -> str:
                  f"  added: {md_escape(a.extra.get('added'))[:200]}")
     if r.get("section"):
         line += f" _({md_escape(r['section'])})_"
+    command = view.fix_command(a)
+    if command:
+        where = f"{md_code(r['source'])}: " if r.get("source") else ""
+        line += f"  \n  fix {where}{md_code(command)}"
+    elif r.get("source"):
+        line += f" {md_code(r['source'])}"
     return line
 
 
@@ -66,7 +86,9 @@ def _suggestion(rank: int, s: dict[str, Any]) -> str:
     terms = md_escape(", ".join(s.get("matched_terms") or []))
     return (f"{rank}. **{s['score']:.2f}** {md_link(s['url'], s['title'])} — "
             f"{md_escape(authors)}, {(s.get('published') or '')[:10]}  \n"
-            f"   matches {md_escape(s.get('section'))}{': ' + terms if terms else ''}  \n"
+            f"   matches {md_escape(s.get('section'))}"
+            f"{' › ' + md_escape(s['chapter']) if s.get('chapter') else ''}"
+            f"{': ' + terms if terms else ''}  \n"
             f"   {md_escape(view.first_sentences(s.get('abstract'), 200))}  \n"
             f"   {md_code(accept)} · {md_code(reject)}")
 
@@ -122,7 +144,7 @@ def render_markdown(data: ReportData, limit: int = GITHUB_ISSUE_LIMIT) -> str:
                                                  f"monitor {data.version}_", ""]
     budget = limit - sum(len(x) + 1 for x in fixed) - 400
     actions = [_action(a) for a in view.actions(data)]
-    blocked = [f"- {md_link(r['url'])}: "
+    blocked = [f"- {_title(r)} {md_link(r['url'])}: "
                f"{md_escape(view.error_in_words(r['error'], r['http_status']))}"
                for r in data.by_state("blocked")]
     papers = [_suggestion(i + 1, s) for i, s in enumerate(data.suggestions)]

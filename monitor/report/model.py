@@ -41,13 +41,17 @@ def status_items(db: Database, state: str | None = None, resource_id: int | None
 
     Strings that repeat across resources (section, kind, state, error, chapter; a canonical URL
     equal to its URL; ``last_ok_at`` equal to ``last_checked_at``) are shared, not copied.
+
+    Besides the SPEC §10 keys (``page_title``: the page's own title, or None), each object has
+    ``detail``, ``chapter``, ``source`` (``file:line`` in the catalog sources) and
+    ``anchor_missing`` (the URL's ``#fragment`` that the page no longer has, or None).
     """
     shared: dict[Any, Any] = {}
     one = shared.setdefault
     for (url, canonical, title, section, kind, state_, http_status, error, final_url, failures,
          failing_since, last_ok_at, last_checked_at, changed_at, similarity, suggested_url,
-         detail, chapter, source, rid) in queries.status_values(db, state, resource_id,
-                                                                active_only):
+         detail, chapter, source, page_title, anchor_missing, rid) in queries.status_values(
+            db, state, resource_id, active_only):
         checked = utc_iso(last_checked_at)
         yield rid, {
             "url": url, "canonical_url": url if canonical == url else canonical, "title": title,
@@ -58,7 +62,8 @@ def status_items(db: Database, state: str | None = None, resource_id: int | None
             "last_ok_at": checked if last_ok_at == last_checked_at else utc_iso(last_ok_at),
             "last_checked_at": checked, "changed_at": utc_iso(changed_at),
             "similarity": similarity, "suggested_url": suggested_url, "detail": detail,
-            "chapter": one(chapter, chapter), "source": source,
+            "chapter": one(chapter, chapter), "source": source, "page_title": page_title,
+            "anchor_missing": anchor_missing,
         }
 
 
@@ -109,6 +114,7 @@ def suggestion_object(s: Suggestion) -> dict[str, Any]:
         "categories": list(s.categories or []),
         "score": s.score,
         "section": s.section,
+        "chapter": s.chapter or None,
         "matched_terms": list(s.matched_terms or []),
         "status": s.status,
         "url": abs_url(s.arxiv_id),

@@ -5,7 +5,6 @@ Pure functions over :class:`~monitor.report.model.ReportData`, shared by HTML an
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -26,9 +25,14 @@ ERROR_WORDS = {
     "body_too_large": "the page is larger than the size limit",
 }
 # urgency: lower is more urgent
-KIND_ORDER = {"new_dead": 0, "dead": 1, "moved": 2, "failing": 3, "changed": 4, "updated": 5}
-KIND_LABEL = {"new_dead": "newly dead", "dead": "dead", "moved": "moved", "failing": "failing",
-              "changed": "changed", "updated": "updated"}
+KIND_ORDER = {"new_dead": 0, "dead": 1, "moved": 2, "anchor": 3, "failing": 4, "changed": 5,
+              "updated": 6}
+KIND_LABEL = {"new_dead": "newly dead", "dead": "dead", "moved": "moved", "anchor": "anchor gone",
+              "failing": "failing", "changed": "changed", "updated": "updated"}
+FIX_COMMAND = "monitor fix"
+"""Shows every edit of the catalog sources as a diff (``--apply`` makes them): SPEC §12."""
+FIXABLE = frozenset({"new_dead", "dead", "moved", "anchor"})
+"""The actions ``monitor fix`` acts on (a dead link only when it has an archived copy)."""
 
 
 def error_in_words(error: str | None, status: int | None) -> str:
@@ -88,6 +92,9 @@ def _state_actions(data: ReportData) -> list[Action]:
             out.append(Action("failing", r, _failure_why(r), r.get("suggested_url")))
         elif state == "moved":
             out.append(Action("moved", r, "permanent redirect", r["final_url"]))
+        if r.get("anchor_missing") and state not in ("dead", "failing", "moved"):
+            out.append(Action("anchor", r, f"the page no longer has the anchor "
+                                           f"#{r['anchor_missing']}", r["url"].split("#")[0]))
     return out
 
 
@@ -128,22 +135,12 @@ def actions(data: ReportData) -> list[Action]:
     return sorted(_state_actions(data) + _change_actions(data), key=lambda a: a.order)
 
 
-def _bre(text: str, delimiter: str) -> str:
-    """``text`` as a literal in a GNU sed basic regular expression."""
-    return re.sub(r"([\\.*\[\]^$" + re.escape(delimiter) + "])", r"\\\1", text)
-
-
-def csv_edit(action: Action) -> str | None:
-    """The one-line catalog edit for a moved resource: a GNU sed command that replaces the URL
-    only where it is a whole CSV field (so ``/old/child`` stays when ``/old`` moved)."""
-    if action.kind != "moved" or not action.replacement:
+def fix_command(action: Action) -> str | None:
+    """The command that edits the catalog sources for this action (``monitor fix``: moved,
+    dead with an archived copy, anchor gone), or None when there is nothing it can edit."""
+    if action.kind not in FIXABLE or not action.replacement:
         return None
-    old_url, new_url = action.resource["url"], action.replacement
-    d = next((c for c in "#~!@;%" if c not in old_url + new_url), "\x01")
-    old = _bre(old_url, d)
-    new = re.sub("([\\\\&" + re.escape(d) + "])", r"\\\1", new_url)
-    script = rf"s{d}\(^\|,\){old}\(,\|$\){d}\1{new}\2{d}"
-    return f"sed -i {shlex.quote(script)} catalog.csv"
+    return FIX_COMMAND
 
 
 def count_deltas(data: ReportData) -> dict[str, int | None]:

@@ -2,11 +2,13 @@
 states (SPEC §6, §7).
 
 For each checked resource: the state machine's transition (:func:`monitor.health.transition`),
-the probe's ``updated`` events (:func:`monitor.sites.site_events`), the Wayback answer
-(:func:`monitor.store.states.record_snapshot`) and the change detection
-(:mod:`monitor.store.freshness`); then the events are stored and the run closed. A degraded run
-only records when each resource was checked. The work goes in chunks of ``CHUNK`` resources
-(states loaded, updated, flushed and expunged), so the session never holds every state at once.
+the probe's ``updated`` events (:func:`monitor.sites.site_events`), the anchor its URL names
+(:func:`monitor.health.anchor_transition`: ``anchor_missing``), the page's own title (from the
+probe or the new fingerprint), the Wayback answer (:func:`monitor.store.states.record_snapshot`)
+and the change detection (:mod:`monitor.store.freshness`); then the events are stored and the
+run closed. A degraded run only records when each resource was checked. The work goes in chunks
+of ``CHUNK`` resources (states loaded, updated, flushed and expunged), so the session never
+holds every state at once.
 
 A crash before the commit leaves every state as it was before the run.
 """
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.health import Health, HealthPolicy, transition
+from monitor.health import Health, HealthPolicy, anchor_transition, transition
 from monitor.sites import site_events
 from monitor.sites.wayback import Snapshot
 from monitor.store import fingerprints, freshness, queries
@@ -28,6 +30,9 @@ from monitor.store.states import record_snapshot
 from monitor.vocabulary import Check, EventDraft
 
 CHUNK = 2000  # states loaded, updated and expunged per step
+MAX_PAGE_TITLE = 300  # characters of a page's own title kept (it is outside text)
+PROBE_TITLES = ("title", "repo")  # probe info keys that give the page's title (oEmbed, arXiv;
+#                                   GitHub's owner/name)
 Events = list[tuple[int, datetime, str, dict[str, Any]]]
 
 
@@ -62,7 +67,8 @@ def apply_run(db: Database, run_id: int, checks: list[Check], verdict: RunVerdic
                 st.last_checked_at = c.at
                 if verdict.degraded:
                     continue
-                drafts = _apply_health(st, c, policy) + _apply_probe(st, c)
+                drafts = _apply_health(st, c, policy) + _apply_probe(st, c) + _apply_anchor(st, c)
+                _apply_title(st, c)
                 record_snapshot(st, c.outcome.outcome, c.at, snapshots.get(st.resource_id))
                 events.extend((c.resource_id, c.at, d.kind, d.detail) for d in drafts)
             if not verdict.degraded:
@@ -99,6 +105,22 @@ def _apply_probe(st: ResourceState, c: Check) -> list[EventDraft]:
     drafts = site_events(c.site, old.get(c.site) or {}, probe)
     st.probe = old | {c.site: probe}
     return drafts
+
+
+def _apply_anchor(st: ResourceState, c: Check) -> list[EventDraft]:
+    """Store which anchor is missing; the ``anchor_missing`` event when it just went."""
+    st.anchor_missing, draft = anchor_transition(st.anchor_missing, c.url, c.anchor)
+    return [draft] if draft is not None else []
+
+
+def _apply_title(st: ResourceState, c: Check) -> None:
+    """Keep the page's own title: a probe's (video, paper, repository) or the ``<title>`` of
+    a new fingerprint; one line, at most ``MAX_PAGE_TITLE`` characters."""
+    info = c.probe or {}
+    found = next((info[k] for k in PROBE_TITLES if isinstance(info.get(k), str) and info[k]),
+                 None) if c.site else c.title
+    if found and found.strip():
+        st.page_title = " ".join(found.split())[:MAX_PAGE_TITLE]
 
 
 def _changes(s: Any, run_id: int, checks: list[Check], states: dict[int, ResourceState],

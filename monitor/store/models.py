@@ -90,7 +90,11 @@ class Resource(Base):
 
 
 class ResourceState(Base):
-    """The current health of one resource, updated at the end of each non-aborted run."""
+    """The current health of one resource, updated at the end of each non-aborted run.
+
+    ``anchor_missing``: the catalog URL's ``#fragment`` when the page no longer has that
+    anchor (SPEC §6), else None; ``page_title``: the page's own title (``<title>`` or a probe's
+    title), None until one is seen."""
 
     __tablename__ = "resource_states"
 
@@ -114,6 +118,8 @@ class ResourceState(Base):
     state_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     probe: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    anchor_missing: Mapped[str | None] = mapped_column(Text, nullable=True)
+    page_title: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Run(Base):
@@ -215,6 +221,7 @@ class Suggestion(Base):
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     score: Mapped[float] = mapped_column(Float, default=0.0)
     section: Mapped[str] = mapped_column(Text, default="")
+    chapter: Mapped[str] = mapped_column(Text, default="")
     matched_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="new")
     reason: Mapped[str] = mapped_column(Text, default="")

@@ -333,7 +333,7 @@ STATUS_COLUMNS = (
     ResourceState.final_url, ResourceState.consecutive_failures, ResourceState.failing_since,
     ResourceState.last_ok_at, ResourceState.last_checked_at, ResourceState.changed_at,
     ResourceState.similarity, ResourceState.suggested_url, ResourceState.detail,
-    Resource.chapter, Resource.source,
+    Resource.chapter, Resource.source, ResourceState.page_title, ResourceState.anchor_missing,
 )
 """The columns of a status object (SPEC §10), in its key order: what :func:`status_values`
 yields per row."""

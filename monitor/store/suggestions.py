@@ -19,8 +19,8 @@ from monitor.store.db import Database
 from monitor.store.models import ArxivCursor, Resource, Suggestion, utcnow
 from monitor.vocabulary import SUGGESTION_STATUSES
 
-__all__ = ["add_suggestions", "cursors", "decide", "list_suggestions", "resource_urls",
-           "suggested_ids"]
+__all__ = ["add_suggestions", "cursors", "decide", "list_suggestions", "open_suggestion",
+           "resource_urls", "suggested_ids"]
 
 
 def cursors(db: Database) -> dict[str, datetime]:
@@ -100,6 +100,22 @@ def find_suggestion(session: Session, ident: str | int) -> Suggestion:
     return found
 
 
+def open_suggestion(db: Database, ident: str | int) -> Suggestion:
+    """The undecided suggestion ``ident`` (id or arXiv id), read without deciding it (a dry
+    run). Raises UnknownSuggestion, AlreadyDecided."""
+    with db.session() as session:
+        s = find_suggestion(session, ident)
+        _refuse_decided(s)
+        return s
+
+
+def _refuse_decided(s: Suggestion) -> None:
+    if s.status != "new":
+        when = f" on {s.decided_at.date().isoformat()}" if s.decided_at else ""
+        raise AlreadyDecided(f"suggestion {s.id} (arXiv {s.arxiv_id}) was already "
+                             f"{s.status}{when}")
+
+
 def decide(db: Database, ident: str | int, status: str, *, reason: str = "",
            act: Callable[[Suggestion], str | None] | None = None) -> Suggestion:
     """Mark suggestion ``ident`` accepted or rejected (``status``), with ``reason``.
@@ -110,10 +126,7 @@ def decide(db: Database, ident: str | int, status: str, *, reason: str = "",
     """
     with db.session() as session:
         s = find_suggestion(session, ident)
-        if s.status != "new":
-            when = f" on {s.decided_at.date().isoformat()}" if s.decided_at else ""
-            raise AlreadyDecided(f"suggestion {s.id} (arXiv {s.arxiv_id}) was already "
-                                 f"{s.status}{when}")
+        _refuse_decided(s)
         section = act(s) if act is not None else None
         s.status, s.decided_at = status, utcnow()
         if reason:

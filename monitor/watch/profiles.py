@@ -10,6 +10,12 @@ committed, so the watcher never reads ``../shared`` at run time::
 Sections come from :func:`monitor.catalog.extract.extract` (the same section names as the catalog);
 a section's prose is the text of the source files its links were found in. Sections named in
 ``skip`` (default: the handbook's "Introduction") get no profile.
+
+Chapter profiles (``monitor/data/chapters.json``, :func:`build_chapters`) split each section
+the same way by its headings (the catalog's ``chapter``): a chapter's name, the titles of its
+resources and its own prose. The scorer picks a suggestion's chapter with them::
+
+    python -m monitor.watch.profiles ../shared/handbook --chapters -o monitor/data/chapters.json
 """
 
 from __future__ import annotations
@@ -25,9 +31,9 @@ from typing import Any
 from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 
-from monitor.catalog.extract import extract
+from monitor.catalog.extract import extract, headings
 
-__all__ = ["PROFILE_FORMAT", "build_profiles", "main", "plain_text"]
+__all__ = ["PROFILE_FORMAT", "build_chapters", "build_profiles", "main", "plain_text"]
 
 PROFILE_FORMAT = 1
 DEFAULT_SKIP = ("Introduction",)
@@ -87,14 +93,59 @@ def build_profiles(handbook_dir: str | Path, *, index: str = "index.md",
     return {"format": PROFILE_FORMAT, "source": base.name, "sections": sections}
 
 
+def _chapter_prose(text: str) -> dict[str, str]:
+    """Each heading's (below h1) own prose in one Markdown file: the lines up to the next
+    heading, as plain text."""
+    lines = text.split("\n")
+    marks = [(line, name) for level, name, line in headings(text) if level > 1]
+    out: dict[str, str] = {}
+    for index, (line, name) in enumerate(marks):
+        end = marks[index + 1][0] - 1 if index + 1 < len(marks) else len(lines)
+        out[name] = " ".join(filter(None, [out.get(name, ""),
+                                           plain_text("\n".join(lines[line:end]))]))
+    return out
+
+
+def build_chapters(handbook_dir: str | Path, *, index: str = "index.md",
+                   skip: tuple[str, ...] = DEFAULT_SKIP) -> dict[str, Any]:
+    """The chapter profiles of the handbook at ``handbook_dir``: ``{"format": 1, "source":
+    str, "sections": {section: [{"name", "resources", "text"}, ...]}}``, chapters in handbook
+    order. Raises ``monitor.catalog.CatalogError`` when the sources cannot be read."""
+    base = Path(handbook_dir)
+    rows, _problems = extract([str(base / index)])
+    chapters: dict[str, dict[str, list[str]]] = defaultdict(dict)
+    files: dict[str, dict[str, None]] = defaultdict(dict)
+    for row in rows:
+        if row.section in skip or not row.chapter:
+            continue
+        chapters[row.section].setdefault(row.chapter, [])
+        if row.title and row.title not in chapters[row.section][row.chapter]:
+            chapters[row.section][row.chapter].append(row.title)
+        files[row.section][row.source.rsplit(":", 1)[0]] = None
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for name, by_chapter in chapters.items():
+        prose: dict[str, str] = {}
+        for file in files[name]:
+            if file != index:
+                prose |= _chapter_prose((base / file).read_text(encoding="utf-8"))
+        sections[name] = [{"name": chapter, "resources": titles,
+                           "text": prose.get(chapter, "")}
+                          for chapter, titles in by_chapter.items()]
+    return {"format": PROFILE_FORMAT, "source": base.name, "sections": sections}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m monitor.watch.profiles HANDBOOK_DIR [-o OUT]``; returns the exit status."""
+    """``python -m monitor.watch.profiles HANDBOOK_DIR [--chapters] [-o OUT]``; returns the
+    exit status."""
     parser = argparse.ArgumentParser(prog="python -m monitor.watch.profiles",
                                      description="Build section profiles for the arXiv scorer.")
     parser.add_argument("handbook_dir")
+    parser.add_argument("--chapters", action="store_true",
+                        help="build the chapter profiles (chapters.json) instead")
     parser.add_argument("-o", "--output", default="-", help="JSON file ('-' = stdout)")
     args = parser.parse_args(argv)
-    doc = json.dumps(build_profiles(args.handbook_dir), indent=1, ensure_ascii=False) + "\n"
+    build = build_chapters if args.chapters else build_profiles
+    doc = json.dumps(build(args.handbook_dir), indent=1, ensure_ascii=False) + "\n"
     if args.output == "-":
         sys.stdout.write(doc)
     else:

@@ -23,6 +23,13 @@ Calibration, so that the score is a number in [0, 1] a maintainer can threshold:
 The best section is the one with the highest cosine. The matched terms are the terms shared by
 the paper and its best section, ranked by the product of their TF-IDF weights, spelled as they
 appear in the paper (configured keywords that matched come first).
+
+The chapter (the heading inside the section that the paper matches best, SPEC §10) comes from
+the chapter profiles (``monitor/data/chapters.json``: each chapter's name, resource titles and
+prose) embedded in the same space: :func:`best_chapter` picks the most similar chapter of the
+best section, or none when no chapter shares a term with the paper (then an accepted paper
+goes to the section's last list). It is the one function a ranker replaces to choose chapters
+its own way.
 """
 
 from __future__ import annotations
@@ -35,8 +42,8 @@ from importlib import resources
 from typing import Any
 
 __all__ = [
-    "FLOOR_COSINE", "FULL_MATCH_COSINE", "KEYWORD_BOOST", "MAX_KEYWORD_BOOST", "Score", "Scorer",
-    "SectionProfile", "load_profiles",
+    "FLOOR_COSINE", "FULL_MATCH_COSINE", "KEYWORD_BOOST", "MAX_KEYWORD_BOOST", "ChapterProfile",
+    "Score", "Scorer", "SectionProfile", "best_chapter", "load_chapters", "load_profiles",
 ]
 
 FLOOR_COSINE = 0.06
@@ -93,13 +100,25 @@ class SectionProfile:
 
 
 @dataclass(frozen=True)
+class ChapterProfile:
+    """One chapter (a heading inside a section): its ``section``, ``name`` and ``text`` (name,
+    resource titles and prose)."""
+
+    section: str
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Score:
-    """A paper's relevance: ``value`` in [0, 1], best ``section``, ``terms`` that matched."""
+    """A paper's relevance: ``value`` in [0, 1], best ``section``, ``terms`` that matched, and
+    the best ``chapter`` inside the section ("" when none fits)."""
 
     value: float
     section: str
     terms: tuple[str, ...]
     cosine: float
+    chapter: str = ""
 
     @property
     def explanation(self) -> str:
@@ -125,6 +144,30 @@ def load_profiles(data: dict[str, Any] | None = None) -> list[SectionProfile]:
         raise ValueError(f"malformed section profiles: {err!r}") from err
 
 
+def load_chapters(data: dict[str, Any] | None = None) -> list[ChapterProfile]:
+    """Chapter profiles from a chapters document, by default the packaged
+    ``monitor/data/chapters.json`` (none when it is missing). Raises ValueError if malformed."""
+    if data is None:
+        try:
+            raw = resources.files("monitor").joinpath("data/chapters.json").read_text("utf-8")
+        except FileNotFoundError:
+            return []
+        data = json.loads(raw)
+    try:
+        return [ChapterProfile(section, c["name"], " . ".join(
+                    [c["name"], c["name"], *c.get("resources", []), c.get("text", "")]))
+                for section, chapters in data["sections"].items() for c in chapters]
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ValueError(f"malformed chapter profiles: {err!r}") from err
+
+
+def best_chapter(similarities: Sequence[tuple[str, float]]) -> str:
+    """The chapter to suggest from ``(chapter, similarity to the paper)`` pairs of one
+    section: the most similar, or "" when none is similar at all (the replaceable choice)."""
+    name, best = max(similarities, key=lambda pair: pair[1], default=("", 0.0))
+    return name if best > 0 else ""
+
+
 def _heads(section: dict[str, Any]) -> str:
     """Name, goal and chapters (twice: they name the section's topics), then resource titles."""
     heads = " . ".join([section["name"], section.get("goal", ""), *section.get("chapters", [])])
@@ -132,12 +175,14 @@ def _heads(section: dict[str, Any]) -> str:
 
 
 class Scorer:
-    """Scores papers against section profiles; ``keywords`` are ``arxiv.keywords`` boosts.
+    """Scores papers against section profiles; ``keywords`` are ``arxiv.keywords`` boosts;
+    ``chapters``: the chapter profiles to choose a chapter from (none: no chapter).
 
     Raises ValueError when ``profiles`` is empty.
     """
 
-    def __init__(self, profiles: Sequence[SectionProfile], keywords: Iterable[str] = ()) -> None:
+    def __init__(self, profiles: Sequence[SectionProfile], keywords: Iterable[str] = (),
+                 chapters: Sequence[ChapterProfile] = ()) -> None:
         if not profiles:
             raise ValueError("no section profiles to score against")
         self.sections = [p.name for p in profiles]
@@ -151,11 +196,29 @@ class Scorer:
         self.matrix = self.vectorizer.fit_transform([p.text for p in profiles])
         self.features = self.vectorizer.get_feature_names_out()
         self.keywords = [k.strip() for k in keywords if k.strip()]
+        self.chapters = [c for c in chapters if c.section in self.sections]
+        self.chapter_matrix = (self.vectorizer.transform([c.text for c in self.chapters])
+                               if self.chapters else None)
 
     @classmethod
     def default(cls, keywords: Iterable[str] = ()) -> Scorer:
-        """A scorer over the packaged profiles."""
-        return cls(load_profiles(), keywords)
+        """A scorer over the packaged section and chapter profiles."""
+        return cls(load_profiles(), keywords, load_chapters())
+
+    def chapter(self, title: str, abstract: str, section: str) -> str:
+        """The best chapter of ``section`` for a paper ("" when none fits)."""
+        return self._chapter(self.vectorizer.transform([f"{title}. {title}. {abstract}"]),
+                             section)
+
+    def _chapter(self, vector: Any, section: str) -> str:
+        if self.chapter_matrix is None:
+            return ""
+        rows = [i for i, c in enumerate(self.chapters) if c.section == section]
+        if not rows:
+            return ""
+        sims = (self.chapter_matrix[rows] @ vector.T).toarray().ravel()
+        return best_chapter([(self.chapters[i].name, float(v)) for i, v in zip(rows, sims,
+                                                                                strict=True)])
 
     def score(self, title: str, abstract: str) -> Score:
         """Score one paper (title and abstract as plain text)."""
@@ -172,7 +235,9 @@ class Scorer:
         if cosine <= 0 and not found:
             return Score(0.0, "", (), 0.0)
         terms = _dedupe([*found, *self._terms(vector, best, text)])[:MAX_TERMS]
-        return Score(round(value, 4), self.sections[best], tuple(terms), cosine)
+        section = self.sections[best]
+        return Score(round(value, 4), section, tuple(terms), cosine,
+                     self._chapter(vector, section))
 
     def _terms(self, vector: Any, section: int, text: str) -> list[str]:
         """Shared terms ranked by paper weight x section weight, spelled as in ``text``."""

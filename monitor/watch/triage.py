@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
@@ -50,24 +50,36 @@ def catalog_urls(db: Database, catalog_path: str | Path | None) -> list[str]:
     return urls + store.resource_urls(db)
 
 
+Place = Callable[[Suggestion, str], dict[str, str]]
+"""Puts an accepted paper somewhere else first (the catalog sources: :mod:`monitor.fix.accept`)
+and returns more catalog fields for its row (``chapter``, ``source``)."""
+
+
 def accept(db: Database, ident: str | int, catalog_path: str | Path, section: str | None = None,
-           today: date | None = None) -> Suggestion:
+           today: date | None = None, place: Place | None = None) -> Suggestion:
     """Append the paper to the catalog CSV and mark the suggestion accepted.
 
     The row: ``url`` ``https://arxiv.org/abs/<id>``, ``title``, ``section`` (``section`` or the
     suggested one), ``kind`` ``paper``, ``added`` today (ISO date); only columns the file's header
     has are written, and every other byte of the file stays as it was
-    (:func:`monitor.catalog.append_row`). Raises UnknownSuggestion, AlreadyDecided,
-    SuggestionError when the paper is already in the catalog, CatalogError for an unusable file.
+    (:func:`monitor.catalog.append_row`). With ``place`` (the catalog sources), it is called
+    first with the suggestion and the section, its fields join the row, and a catalog file that
+    does not exist yet is left for the next run to write. Raises UnknownSuggestion,
+    AlreadyDecided, SuggestionError when the paper is already in the catalog, CatalogError for
+    an unusable file, and what ``place`` raises (nothing is decided then).
     """
     def add_to_catalog(s: Suggestion) -> str:
-        if Path(catalog_path).is_file() and s.arxiv_id in cataloged_ids(
+        exists = Path(catalog_path).is_file()
+        if exists and s.arxiv_id in cataloged_ids(
                 row.url for row in load_catalog(catalog_path)[0]):
             raise SuggestionError(f"arXiv {s.arxiv_id} is already in {catalog_path}")
         chosen = section if section is not None else s.section
         fields = {"url": abs_url(s.arxiv_id), "title": s.title, "section": chosen,
                   "kind": "paper", "added": (today or date.today()).isoformat()}
-        append_row(catalog_path, _known_columns(catalog_path, fields))
+        if place is not None:
+            fields |= place(s, chosen)
+        if exists or place is None:
+            append_row(catalog_path, _known_columns(catalog_path, fields))
         return chosen
 
     return store.decide(db, ident, "accepted", act=add_to_catalog)

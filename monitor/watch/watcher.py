@@ -145,5 +145,5 @@ def _suggestion(paper: Paper, score: Score) -> dict[str, Any]:
     return {"arxiv_id": paper.arxiv_id, "version": paper.version, "title": paper.title,
             "authors": list(paper.authors), "abstract": paper.abstract,
             "published": paper.published, "categories": list(paper.categories),
-            "score": score.value, "section": score.section, "matched_terms": list(score.terms),
-            "status": "new"}
+            "score": score.value, "section": score.section, "chapter": score.chapter,
+            "matched_terms": list(score.terms), "status": "new"}

@@ -1,9 +1,11 @@
 """The JSON API under ``/api/`` (SPEC §10 shapes).
 
 Reads: ``GET /api/status[?state=S]``, ``GET /api/runs``, ``GET /api/suggestions[?status=S]``,
-``GET /api/report[?run=ID]``. Triage: ``POST /api/suggestions/{id}/accept`` (optional JSON body
-``{"section": "..."}``) and ``/reject`` (``{"reason": "..."}``); ``{id}`` is the suggestion's id
-or its arXiv identifier. Errors are ``{"error": "..."}`` with 400, 401, 404, 409, 415 or 500
+``GET /api/report[?run=ID]``, ``GET /api/fix`` (the edits ``monitor fix --json`` lists). Triage:
+``POST /api/suggestions/{id}/accept`` (optional JSON body ``{"section": "..."}``) and ``/reject``
+(``{"reason": "..."}``); ``{id}`` is the suggestion's id or its arXiv identifier. Fixes:
+``POST /api/fix/apply`` with ``{"source": "file:line", "old_url": "..."}``. Errors are
+``{"error": "..."}`` with 400, 401, 404, 409, 415 or 500
 (409 also when the catalog file cannot be written).
 """
 
@@ -15,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from monitor.errors import SuggestionError
+from monitor.errors import ConfigError, SuggestionError
+from monitor.fix import FixError
 from monitor.report.model import run_object, status_objects, suggestion_object
 from monitor.store import queries
 from monitor.store.suggestions import list_suggestions
@@ -96,9 +99,37 @@ async def post_accept(request: web.Request) -> web.Response:
     section = _text(await _body(request), "section")
     try:
         done = await actions.accept(request.app, request.match_info["ident"], section)
-    except SuggestionError as exc:
+    except (SuggestionError, FixError) as exc:
         return _error(actions.http_status(exc), str(exc))
     return _json(done)
+
+
+async def get_fix(request: web.Request) -> web.Response:
+    """The proposed edits ``{file, line, old_url, new_url, reason}`` (SPEC §12)."""
+    try:
+        proposal = await actions.fixes(request.app)
+    except ConfigError as exc:
+        return _error(404, str(exc))
+    except FixError as exc:
+        return _error(409, str(exc))
+    return _json(proposal.plan.to_json())
+
+
+async def post_fix_apply(request: web.Request) -> web.Response:
+    """Apply one proposed edit; 200 with the edits made."""
+    body = await _body(request)
+    source, old_url = _text(body, "source"), _text(body, "old_url")
+    if not source or not old_url:
+        return _error(400, "give the edit's source (file:line) and old_url")
+    try:
+        edits = await actions.apply_fix(request.app, source, old_url)
+    except ConfigError as exc:
+        return _error(404, str(exc))
+    except FixError as exc:
+        return _error(409, str(exc))
+    if not edits:
+        return _error(409, f"{source}: no such edit proposed any more")
+    return _json([e.to_json() for e in edits])
 
 
 async def post_reject(request: web.Request) -> web.Response:
@@ -119,3 +150,5 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/report", get_report)
     router.add_post("/api/suggestions/{ident:.+}/accept", post_accept)
     router.add_post("/api/suggestions/{ident:.+}/reject", post_reject)
+    router.add_get("/api/fix", get_fix)
+    router.add_post("/api/fix/apply", post_fix_apply)

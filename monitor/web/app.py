@@ -8,13 +8,17 @@ Routes::
     GET  /suggestions                   the triage queue
     POST /suggestions/{id}/accept       form: section, csrf_token
     POST /suggestions/{id}/reject       form: reason, csrf_token
+    GET  /fix, /fix.patch               the fixes of the catalog sources; the patch to download
+    POST /fix/apply                     form: source, old_url, csrf_token (one edit applied)
     GET  /login, POST /login            when a token is set: token form -> session cookie
     GET  /api/status, /api/runs, /api/suggestions, /api/report      SPEC §10 JSON
     POST /api/suggestions/{id}/accept   JSON body optional: {"section": "..."}
     POST /api/suggestions/{id}/reject   JSON body optional: {"reason": "..."}
+    GET  /api/fix, POST /api/fix/apply  the proposed edits; {"source": ..., "old_url": ...}
 
 Database work runs in worker threads (``asyncio.to_thread``) so the loop stays responsive; triage
-is serialised by one lock (it appends to the catalog file). Security: :mod:`monitor.web.security`.
+and fixes are serialised by one lock (they write the catalog file and the sources). Security:
+:mod:`monitor.web.security`.
 
 Every error is answered in the page's own format (JSON under ``/api/``, else HTML), with the
 security headers; an unexpected exception is logged and answered 500 the same way. The access
@@ -41,6 +45,7 @@ from jinja2 import PackageLoader, select_autoescape
 from monitor.config import Settings
 from monitor.errors import MonitorError
 from monitor.report.links import safe_href
+from monitor.report.titles import lead
 from monitor.store.db import Database
 from monitor.web import api, views
 from monitor.web.keys import DB, GUARD, SETTINGS, TRIAGE_LOCK
@@ -184,6 +189,7 @@ def create_app(db: Database, settings: Settings, guard: Guard | None = None) -> 
                                autoescape=select_autoescape(["html", "j2"]),
                                trim_blocks=True, lstrip_blocks=True)
     env.filters["href"] = safe_href
+    env.globals["lead"] = lead
     app.on_response_prepare.append(add_headers)
     views.add_routes(app.router)
     api.add_routes(app.router)

@@ -1,4 +1,5 @@
-"""HTML pages: the report, runs, resources, the triage queue and the login form."""
+"""HTML pages: the report, runs, resources, the triage queue, the fixes of the catalog sources
+(a patch to download, an Apply button per edit) and the login form."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import aiohttp_jinja2
 from aiohttp import web
 from yarl import URL
 
-from monitor.errors import SuggestionError
+from monitor.errors import ConfigError, SuggestionError
+from monitor.fix import FixError
 from monitor.report import FORMATS
 from monitor.report.model import iso, suggestion_object
 from monitor.store.suggestions import list_suggestions
@@ -21,7 +23,7 @@ from monitor.web.keys import DB, GUARD
 from monitor.web.security import CSRF_FIELD, SESSION_COOKIE, browser_id, set_cookie
 
 NAV = (("/", "Report"), ("/runs", "Runs"), ("/resources", "Resources"),
-       ("/suggestions", "Suggestions"))
+       ("/suggestions", "Suggestions"), ("/fix", "Fixes"))
 _BODY = re.compile(r"<body[^>]*>", re.IGNORECASE)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _URL_WHITESPACE = re.compile(r"[\t\n\r]")
@@ -131,7 +133,7 @@ async def _triage(request: web.Request, verb: str) -> web.Response:
                                         None if section is None else str(section).strip())
         else:
             done = await actions.reject(request.app, ident, str(form.get("reason", "")).strip())
-    except SuggestionError as exc:
+    except (SuggestionError, FixError) as exc:
         return await suggestions(request, str(exc), actions.http_status(exc))
     raise web.HTTPSeeOther(f"/suggestions?done={done['id']}")
 
@@ -144,6 +146,45 @@ async def accept(request: web.Request) -> web.Response:
 async def reject(request: web.Request) -> web.Response:
     """Form POST: reject with the given reason; back to the queue."""
     return await _triage(request, "reject")
+
+
+async def fix_page(request: web.Request, error: str | None = None,
+                   status: int = 200) -> web.Response:
+    """What ``monitor fix`` would change: each edit with an Apply button, the patch link."""
+    context: dict[str, Any] = {"p": None, "error": error,
+                               "applied": request.query.get("applied", "")}
+    try:
+        context["p"] = await actions.fixes(request.app)
+    except (ConfigError, FixError) as exc:  # no sources; a stale line (run the check again)
+        context["error"] = "\n".join(filter(None, [error, str(exc)]))
+        status = status if error else 409 if isinstance(exc, FixError) else 200
+    return render(request, "fix.html.j2", context, status=status)
+
+
+async def fix_patch(request: web.Request) -> web.Response:
+    """The unified diff of every proposed edit, as a file to download (``git apply``)."""
+    try:
+        proposal = await actions.fixes(request.app)
+    except FixError as exc:
+        raise web.HTTPConflict(reason=str(exc).split("\n")[0]) from None
+    except ConfigError as exc:
+        raise web.HTTPNotFound(reason=str(exc).split("\n")[0]) from None
+    return web.Response(body=proposal.plan.diff(), content_type="text/x-diff",
+                        headers={"Content-Disposition":
+                                 'attachment; filename="monitor-fix.patch"'})
+
+
+async def fix_apply(request: web.Request) -> web.Response:
+    """Form POST: apply one proposed edit (``source``, ``old_url``); back to the fixes."""
+    form = await request.post()
+    source, old_url = str(form.get("source", "")), str(form.get("old_url", ""))
+    try:
+        edits = await actions.apply_fix(request.app, source, old_url)
+    except (ConfigError, FixError) as exc:
+        return await fix_page(request, str(exc), 409)
+    if not edits:
+        return await fix_page(request, f"{source}: no such edit proposed any more", 409)
+    raise web.HTTPSeeOther(f"/fix?applied={len(edits)}")
 
 
 def login_page(request: web.Request, status: int = 200,
@@ -215,5 +256,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/suggestions", suggestions)
     router.add_post("/suggestions/{ident:.+}/accept", accept)
     router.add_post("/suggestions/{ident:.+}/reject", reject)
+    router.add_get("/fix", fix_page)
+    router.add_get("/fix.patch", fix_patch)
+    router.add_post("/fix/apply", fix_apply)
     router.add_route("GET", "/login", login)
     router.add_route("POST", "/login", login)
