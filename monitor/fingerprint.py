@@ -64,6 +64,7 @@ import codecs
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from heapq import nsmallest
@@ -110,6 +111,11 @@ _META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.
 _ATTRIBUTE = rb"""[\s/]*+[^\s/>][^\s/>=]*+(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+"""
 _MANY_ATTRIBUTES = re.compile(rb"<[A-Za-z][^\s/>]*+(?:%s){%d}" % (_ATTRIBUTE, MAX_ATTRIBUTES + 1))
 _TAG = re.compile(rb"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+_START_NAME = re.compile(rb"<([A-Za-z][A-Za-z0-9-]*)")
+_STACK_WALKERS = frozenset(  # start tags whose tree-building step may walk every open element
+    b"address article aside blockquote center details dialog dir div dl fieldset figcaption "
+    b"figure footer header hgroup main menu nav ol p search section summary ul h1 h2 h3 h4 h5 "
+    b"h6 pre listing form li dd dt plaintext table button a nobr".split())
 _FLAT_TAGS = frozenset(  # void elements, and those the next sibling closes (or never nested)
     b"area base br col embed hr img input link meta source track wbr param keygen frame "
     b"basefont bgsound image p li dt dd option optgroup tr td th rb rp rt rtc tbody thead "
@@ -230,18 +236,25 @@ def extract(body: bytes, charset: str | None = None) -> tuple[str | None, list[s
 def too_costly(source: bytes) -> str | None:
     """Why parsing ``source`` (UTF-8 HTML) would cost more CPU than a page may, or None.
 
-    HTML parsers (lexbor as lxml) check each new attribute against the element's earlier ones
-    and walk the stack of open elements at many start tags, so an element with 200,000
-    attributes, or elements nested 100,000 deep, cost minutes (issue 16). Two bounds keep
-    every page's parse near linear in its size (``http.max_body_bytes`` bounds that):
-    ``MAX_ATTRIBUTES`` attributes in one start tag (a regular expression with possessive
-    quantifiers: linear, about 0.07 ms for a 40 KB page) and ``MAX_DEPTH`` open elements
-    (counted only on pages with more than ``MAX_DEPTH`` tags: a scan of the tags).
+    HTML parsers (lexbor as lxml) check each new attribute against the element's earlier ones,
+    and at the start of a block element (``div ul li p h1 table``...) walk the stack of open
+    elements, so an element with 200,000 attributes, or elements nested 100,000 deep, cost
+    minutes (issue 16). Two bounds keep every page's parse near linear in its size (which
+    ``http.max_body_bytes`` bounds): ``MAX_ATTRIBUTES`` attributes in one start tag (a regular
+    expression with possessive quantifiers: linear, about 0.1 ms for a 40 KB page) and
+    ``MAX_DEPTH`` open elements, counted (:func:`_deeper_than`) only when the page has enough
+    block start tags and nesting tags for that walk to matter (a count of tag names).
     """
     if _MANY_ATTRIBUTES.search(source):
         return f"a start tag with more than {MAX_ATTRIBUTES} attributes"
-    if source.count(b"<") > MAX_DEPTH and _deeper_than(source, MAX_DEPTH):
-        return f"elements nested more than {MAX_DEPTH} deep"
+    if source.count(b"<") > MAX_DEPTH:
+        counts: dict[bytes, int] = {}
+        for name, count in Counter(_START_NAME.findall(source)).items():
+            counts[name.lower()] = counts.get(name.lower(), 0) + count
+        walkers = sum(counts.get(name, 0) for name in _STACK_WALKERS)
+        opens = sum(n for name, n in counts.items() if name not in _FLAT_TAGS)
+        if walkers * opens > MAX_DEPTH * MAX_DEPTH and _deeper_than(source, MAX_DEPTH):
+            return f"elements nested more than {MAX_DEPTH} deep"
     return None
 
 
