@@ -286,14 +286,17 @@ def callgrind_per_page(module: str, corpus: str, args: argparse.Namespace) -> fl
             argv += ["--real-dir", folder]
         err = subprocess.run(argv, capture_output=True, text=True, check=True).stderr
         counts.append(int(re.findall(r"Collected : (\d+)", err)[-1]))
-    pages = len(corpora_of(args)[corpus])
+    pages = len(corpora_of(args, corpus)[corpus])
     return (counts[1] - counts[0]) / max(1, pages)
 
 
-def corpora_of(args: argparse.Namespace) -> dict[str, list[Page]]:
-    return {"bench": bench_pages(), "tests": test_pages(),
-            "real": real_pages(args.real_dir or list(REAL_DIRS), args.real_limit),
-            "hostile": hostile_pages()}
+def corpora_of(args: argparse.Namespace, only: str | None = None) -> dict[str, list[Page]]:
+    """The corpora by name (``only``: just that one)."""
+    makers: dict[str, Callable[[], list[Page]]] = {
+        "bench": bench_pages, "tests": test_pages,
+        "real": lambda: real_pages(args.real_dir or list(REAL_DIRS), args.real_limit),
+        "hostile": hostile_pages}
+    return {name: make() for name, make in makers.items() if only in (None, name)}
 
 
 def extractors_of(args: argparse.Namespace) -> dict[str, types.ModuleType]:
@@ -310,13 +313,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callgrind", action="store_true", help="instructions per page too")
     parser.add_argument("--_work", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    corpora, extractors = corpora_of(args), extractors_of(args)
     if args._work:  # a child under valgrind: fingerprint the corpus n times (0 or 1)
         module, corpus, n = args._work
+        corpora = corpora_of(args, corpus)
+        extractors = ({"reference": load_reference(args.reference)} if module == "reference"
+                      else {"current": current})
         for _ in range(int(n)):
             for _, body, ctype in corpora[corpus]:
                 extractors[module].fingerprint(body, ctype, "https://example.test/")
         return 0
+    corpora, extractors = corpora_of(args), extractors_of(args)
     for line in compare(corpora, extractors, args.show):
         print(line)
     print()
