@@ -418,7 +418,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=_sizes,
                         help="comma-separated URL counts, each at least 20 and written without "
                              "thousands separators, e.g. 1000,10000 (overrides --quick/--full)")
-    parser.add_argument("--no-peers", action="store_true", help="skip lychee, linkinator, LinkChecker")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="skip lychee, linkinator, LinkChecker")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--peer-timeout", type=float, default=600.0,
                         help="seconds per peer run (default 600)")
