@@ -1,9 +1,11 @@
 """Content fingerprints (SPEC §7): main text, normalisation, a similarity sketch, raw hash.
 
 ``fingerprint(body, content_type, url)`` is a pure function (no I/O, no clock, no globals that
-change), so it can run in a process pool; it takes about 2 ms of CPU for a 40 KB HTML page on a
-2-core EPYC (0.3 ms extraction, 0.7 ms normalisation, 0.7 ms the sketch) and 9 ms for the
-average real documentation page of ``bench/fingerprint_compare.py`` (lxml-2: 20 ms).
+change), so it can run in a process pool; it takes about 2 ms of CPU (16 M instructions;
+lxml-2: 17 M) for a 40 KB HTML page on a 2-core EPYC (0.3 ms extraction, 0.7 ms normalisation,
+0.7 ms the sketch), and 46 M instructions for an average real documentation page of
+``bench/fingerprint_compare.py`` (lxml-2: 58 M, and 5.1 s for one 866 KB page with 37,000 tags
+that lexbor-1 reads in 0.34 s).
 
 **Extraction** (HTML and XHTML) uses selectolax's binding of lexbor, an HTML5 parser: the tree
 is built as browsers build it (misnested tags, stray table text, a second ``<body>``, any
