@@ -9,15 +9,16 @@ script starts the simulated web of ``bench/webgen.py`` (one process, every host 
   ``monitor report`` (HTML) on that database;
 - the same two runs with a fresh PostgreSQL database (``CREATE DATABASE bench_...`` on the
   server of ``BENCH_PG_URL``; skipped with a note when no server answers);
-- LinkChecker and linkinator 6 from the index page that links every URL (installed by the
-  script into bench/.venv-peers and bench/node_modules; ``--no-peers`` skips them).
+- lychee, linkinator 6 and LinkChecker from the index page that links every URL (installed by
+  the script into bench/.venv-peers and bench/node_modules; ``--no-peers`` skips them).
 
 Columns: wall seconds; URLs per second; the ideal time for the limits (the largest of
 sum(latency) / concurrency, the busiest host's sum(latency) / per-host, and the slowest single
 URL's requests one after another; the first two shown); wall / ideal; CPU seconds of the child
 and its reaped children (``wait4``) and the child's own peak RSS (``VmHWM``); bytes of bodies
 the web sent (its own counters) and the requests it answered. Concurrency 100 and per-host 4 for the
-monitor; the peers get concurrency 100 (they have no per-host limit of that kind).
+monitor and lychee (``--host-concurrency 4 --host-request-interval 0ms``); linkinator and
+LinkChecker get concurrency 100 (they have no per-host limit of that kind).
 
 Usage: ``python bench/crawl.py [--quick | --full] [--sizes 1000,10000] [--no-peers]
 [--no-postgres] [--json PATH]``. The table goes to standard output, progress to standard
@@ -307,10 +308,11 @@ def _failed(child: Child) -> str:
 
 
 def _row(web: Web, tool: str, db: str, run: str, child: Child,
-         totals: dict[str, Any] | None = None) -> Row:
+         totals: dict[str, Any] | None = None, ok_exits: tuple[int, ...] = (0,)) -> Row:
+    """One table row; ``ok_exits``: the exit statuses that mean the tool ran to its end."""
     stats = web.stats()
     best = _ideal(web.plan)
-    note = _failed(child) if tool == "monitor" or child.code not in (0, 1) else ""
+    note = _failed(child) if child.code not in ok_exits else ""
     if child.workers_rss_mb and not note:
         note = f"children peak {child.workers_rss_mb:.0f} MB"  # pool workers, resource tracker
     row = Row(web.plan.size, web.plan.hosts, tool, db, run, child.wall, child.cpu, child.rss_mb,
@@ -359,8 +361,10 @@ def bench_size(size: int, args: argparse.Namespace, found: list[peers.Peer],
                         rows += bench_monitor(web, folder, "PostgreSQL", url, limit)
         for peer in found:
             web.reset()
-            child = run_child(peer.command(web.index_url, CONCURRENCY), args.peer_timeout)
-            rows.append(_row(web, f"{peer.name} {peer.version}", "-", "first", child))
+            child = run_child(peer.command(web.index_url, CONCURRENCY, PER_HOST),
+                              args.peer_timeout)
+            rows.append(_row(web, f"{peer.name} {peer.version}", "-", "first", child,
+                             ok_exits=peer.ok_exits))
     finally:
         web.close()
     return rows
@@ -414,7 +418,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=_sizes,
                         help="comma-separated URL counts, each at least 20 and written without "
                              "thousands separators, e.g. 1000,10000 (overrides --quick/--full)")
-    parser.add_argument("--no-peers", action="store_true", help="skip LinkChecker, linkinator")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="skip lychee, linkinator, LinkChecker")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--peer-timeout", type=float, default=600.0,
                         help="seconds per peer run (default 600)")

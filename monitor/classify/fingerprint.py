@@ -1,12 +1,26 @@
 """Content fingerprints (SPEC §7): main text, normalisation, a similarity sketch, raw hash.
 
 ``fingerprint(body, content_type, url)`` is a pure function (no I/O, no clock, no globals that
-change), so it can run in a process pool; it takes about 1.9 ms of CPU for a 40 KB HTML page on a
-2-core EPYC (0.8 ms extraction, 0.7 ms normalisation, 0.35 ms the sketch; lxml-1 took 2.9 ms).
+change), so it can run in a process pool; it takes about 2 ms of CPU (16 M instructions;
+lxml-2: 17 M) for a 40 KB HTML page on a 2-core EPYC (0.3 ms extraction, 0.7 ms normalisation,
+0.7 ms the sketch), and 46 M instructions for an average real documentation page of
+``bench/fingerprint_compare.py`` (lxml-2: 58 M, and 5.1 s for one 866 KB page with 37,000 tags
+that lexbor-1 reads in 0.34 s).
 
-**Extraction** (HTML and XHTML) uses ``lxml.html`` directly: BeautifulSoup over lxml gives the
-same tree but costs 5-10 times more per page, and trafilatura (more thorough, heavier) takes
-20-60 ms a page, too slow for 100,000 pages a night. The rules, in order:
+**Extraction** (HTML and XHTML) uses selectolax's binding of lexbor, an HTML5 parser: the tree
+is built as browsers build it (misnested tags, stray table text, a second ``<body>``, any
+nesting depth), the charset is found as browsers find it (:func:`utf8`), and it is cheaper than
+lxml on real pages (no Python object per element). lxml-2 read undeclared UTF-8 as Latin-1 and
+gave no fingerprint past 256 levels of nesting; ``bench/fingerprint_compare.py`` lists every
+difference between the two. BeautifulSoup costs 5-10 times more per page, and trafilatura (more
+thorough, heavier) takes 20-60 ms a page, too slow for 100,000 pages a night.
+
+**Budget**: a page whose parse would cost more than linear time is not parsed
+(:func:`too_costly`: a start tag with more than ``MAX_ATTRIBUTES`` attributes, more than
+``MAX_DEPTH`` elements open at once); it gets the byte hash and a note as its excerpt.
+Otherwise the cost is linear in the body, which ``http.max_body_bytes`` bounds (5 MB: about
+1-2 s for 500,000 elements, the worst case). Control characters are read as spaces. The rules,
+in order:
 
 1. the ``<title>`` is read, then these elements are removed with their content: ``head script
    style noscript template svg canvas iframe object embed nav header footer aside form button
@@ -48,19 +62,22 @@ versions are never compared (the freshness stage re-baselines silently).
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from heapq import nsmallest
 from typing import TYPE_CHECKING
 
-from lxml import etree, html
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 if TYPE_CHECKING:
     import numpy as np
 
-EXTRACTOR_VERSION = "lxml-2"
+EXTRACTOR_VERSION = "lexbor-1"
 _MULTIPLIER = 0x100000001B3  # odd (FNV-1 64-bit prime), so invertible modulo 2**64
 SKETCH_SIZE = 256
 SHINGLE = 3
@@ -69,8 +86,9 @@ MAX_TEXT_CHARS = 400_000  # of the main text, as extracted
 MAX_NORMALISED_CHARS = 2 * MAX_TEXT_CHARS  # after NFKC, which can expand a character 18-fold
 MAX_TITLE_CHARS = 1000
 MAX_SKETCH_BYTES = 1 << 20  # of normalised UTF-8 hashed into shingles (~30 B of arrays a byte)
+MAX_ATTRIBUTES = 200  # in one start tag (real pages: at most 74 in 444; parse cost ~ n**2)
+MAX_DEPTH = 2000  # elements open at once (real pages: at most 269; parse cost ~ n**2)
 
-_DROPPED = "x-monitor-dropped"  # the tag rule 2 gives an element before it is removed
 _CONTAINERS = frozenset({"html", "body", "main"})  # rule 2 never removes the whole page
 _DROP_TAGS = ("head", "script", "style", "noscript", "template", "svg", "canvas", "iframe",
               "object", "embed", "nav", "header", "footer", "aside", "form", "button", "select",
@@ -87,9 +105,26 @@ _BOILERPLATE_RE = re.compile(_BOILERPLATE, re.I)
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _HIDDEN_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search",
                            "dialog", "alert"})
-_WITH_ATTRIBUTES = etree.XPath("//*[@class or @id or @style or @role or @hidden or @aria-hidden]")
-_MAIN_XPATH = etree.XPath("//main | //*[@role='main']")
-_ARTICLE_XPATH = etree.XPath("//article")
+_WITH_ATTRIBUTES = "[class],[id],[style],[role],[hidden],[aria-hidden]"  # rule 2's candidates
+_MAIN = "main,[role=main]"
+_BLOCKS = ",".join(_BLOCK_TAGS)
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+_META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_ATTRIBUTE = rb"""[\s/]*+[^\s/>][^\s/>=]*+(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+"""
+_MANY_ATTRIBUTES = re.compile(rb"<[A-Za-z][^\s/>]*+(?:%s){%d}" % (_ATTRIBUTE, MAX_ATTRIBUTES + 1))
+_TAG = re.compile(rb"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+_START_NAME = re.compile(rb"<([A-Za-z][A-Za-z0-9-]*)")
+_STACK_WALKERS = frozenset(  # start tags whose tree-building step may walk every open element
+    b"address article aside blockquote center details dialog dir div dl fieldset figcaption "
+    b"figure footer header hgroup main menu nav ol p search section summary ul h1 h2 h3 h4 h5 "
+    b"h6 pre listing form li dd dt plaintext table button a nobr".split())
+_FLAT_TAGS = frozenset(  # void elements, and those the next sibling closes (or never nested)
+    b"area base br col embed hr img input link meta source track wbr param keygen frame "
+    b"basefont bgsound image p li dt dd option optgroup tr td th rb rp rt rtc tbody thead "
+    b"tfoot colgroup caption html head body".split())
+_NOT_TEXT_CODECS = frozenset({"base64", "bz2_codec", "hex", "quopri", "rot-13", "uu", "zlib",
+                              "utf-16", "utf-32", "utf-16-le", "utf-16-be", "utf-32-le",
+                              "utf-32-be"})  # an ASCII-compatible page cannot declare these
 
 _MONTHS = frozenset({
     "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june",
@@ -107,7 +142,8 @@ _NUMBER = re.compile(r"\d[\d.,]*")
 _CLOCK = re.compile(r"0:0(?::0)?(?: ?[ap]\.?m\b\.?)?")  # runs after numbers became 0
 _NON_WORD = re.compile(r"[^\w\n]+")
 _SPACE = re.compile(r"\s+")
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # XML 1.0 §2.2
+_CONTROL_TO_SPACE = bytes.maketrans(bytes(range(32)), b" " * 9 + b"\t\n" + b" " * 2 + b"\r"
+                                     + b" " * 18)  # all but tab, newline, carriage return
 # The ASCII fast path of normalise_all: the same rules as _NUMBER, _CLOCK and _NON_WORD.
 _DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
 _ZERO_RUN = re.compile(rb"0[0.,]+")
@@ -165,10 +201,12 @@ def _fingerprint(body: bytes, content_type: str | None) -> Fingerprint | None:
     if not is_html(content_type, body):
         return Fingerprint(raw_hash, None, content_type=content_type,
                            extractor_version=EXTRACTOR_VERSION)
-    extracted = _main_text(body, _charset(content_type))
-    if extracted is None:
-        return None
-    title, text = extracted
+    source = utf8(body, _charset(content_type))
+    why = too_costly(source)
+    if why is not None:  # the byte hash only, and a note where the text would be
+        return Fingerprint(raw_hash, None, excerpt=f"not parsed: {why}; fingerprinted on its "
+                           "bytes", content_type=content_type, extractor_version=EXTRACTOR_VERSION)
+    title, text = _main_text(source)
     # normalisation collapses whitespace itself: raw lines give the keys of their blocks
     lines = [line for line in text.split("\n") if line and not line.isspace()]
     keys = [k for k in normalise_all(lines) if k]
@@ -185,15 +223,58 @@ def _charset(content_type: str | None) -> str | None:
 
 
 def extract(body: bytes, charset: str | None = None) -> tuple[str | None, list[str]] | None:
-    """``(title, readable blocks)`` of an HTML body by the module's rules; None if unparsable.
+    """``(title, readable blocks)`` of an HTML body by the module's rules; None when the page
+    is over the parse budget (:func:`too_costly`).
 
     A block is one line of the main text with its whitespace collapsed; empty ones are left out.
     """
-    extracted = _main_text(body, charset)
-    if extracted is None:
+    source = utf8(body, charset)
+    if too_costly(source) is not None:
         return None
-    title, text = extracted
+    title, text = _main_text(source)
     return title, _blocks(text.split("\n"))
+
+
+def too_costly(source: bytes) -> str | None:
+    """Why parsing ``source`` (UTF-8 HTML) would cost more CPU than a page may, or None.
+
+    HTML parsers (lexbor as lxml) check each new attribute against the element's earlier ones,
+    and at the start of a block element (``div ul li p h1 table``...) walk the stack of open
+    elements, so an element with 200,000 attributes, or elements nested 100,000 deep, cost
+    minutes (issue 16). Two bounds keep every page's parse near linear in its size (which
+    ``http.max_body_bytes`` bounds): ``MAX_ATTRIBUTES`` attributes in one start tag (a regular
+    expression with possessive quantifiers: linear, about 0.1 ms for a 40 KB page) and
+    ``MAX_DEPTH`` open elements, counted (:func:`_deeper_than`) only when the page has enough
+    block start tags and nesting tags for that walk to matter (a count of tag names).
+    """
+    if _MANY_ATTRIBUTES.search(source):
+        return f"a start tag with more than {MAX_ATTRIBUTES} attributes"
+    if source.count(b"<") > MAX_DEPTH:
+        counts: dict[bytes, int] = {}
+        for name, count in Counter(_START_NAME.findall(source)).items():
+            counts[name.lower()] = counts.get(name.lower(), 0) + count
+        walkers = sum(counts.get(name, 0) for name in _STACK_WALKERS)
+        opens = sum(n for name, n in counts.items() if name not in _FLAT_TAGS)
+        if walkers * opens > MAX_DEPTH * MAX_DEPTH and _deeper_than(source, MAX_DEPTH):
+            return f"elements nested more than {MAX_DEPTH} deep"
+    return None
+
+
+def _deeper_than(source: bytes, limit: int) -> bool:
+    """True when the tags of ``source`` open more than ``limit`` elements at once.
+
+    An upper bound of the parser's stack: every start tag opens an element except the void
+    ones and those a sibling closes implicitly (``p li td``...); an end tag closes one.
+    """
+    depth = 0
+    for match in _TAG.finditer(source):
+        if match.group(1):
+            depth = depth - 1 if depth else 0
+        elif match.group(2).lower() not in _FLAT_TAGS:
+            depth += 1
+            if depth > limit:
+                return True
+    return False
 
 
 def _blocks(lines: list[str], limit: int | None = None) -> list[str]:
@@ -211,70 +292,84 @@ def _blocks(lines: list[str], limit: int | None = None) -> list[str]:
     return out
 
 
-def _main_text(body: bytes, charset: str | None) -> tuple[str | None, str] | None:
-    """``(title, main text)``: the text has a newline at every block element's start and end
-    (rules 1-4 of the module docstring); None if unparsable."""
-    root = _parse(body, charset)
-    if root is None:
-        return None
-    titles = root.xpath("//title")
-    title = _SPACE.sub(" ", titles[0].text_content()).strip() or None if titles else None
+def _main_text(source: bytes) -> tuple[str | None, str]:
+    """``(title, main text)`` of UTF-8 HTML: the text has a newline at every block element's
+    start and end (rules 1-4 of the module docstring). Scripts count as enabled, so a
+    ``<noscript>`` is one text node (dropped by rule 1), as in a browser."""
+    # control characters read as spaces (as lxml-2 did in most places): one C-level pass
+    tree = LexborHTMLParser(source.translate(_CONTROL_TO_SPACE), scripting=True)
+    found = tree.css_first("title")
+    title = _SPACE.sub(" ", found.text()).strip() or None if found is not None else None
     title = title[:MAX_TITLE_CHARS] if title else title
-    etree.strip_elements(root, *_DROP_TAGS, etree.Comment, with_tail=False)
-    for element in _WITH_ATTRIBUTES(root):
-        if element.tag not in _CONTAINERS and element.get("role") != "main" \
-                and _is_boilerplate(element.attrib):
-            element.tag = _DROPPED  # removed below, all at once
-    # one pass that unlinks the nodes; tails stay where they are (drop_tree would concatenate
-    # each tail onto its neighbour: quadratic on many siblings, and lxml refuses to store a
-    # string with a character XML forbids)
-    etree.strip_elements(root, _DROPPED, with_tail=False)
-    main = _main(root)
-    for element in main.iter(*_BLOCK_TAGS):
-        tail, inner = element.tail, element.text
+    tree.strip_tags(list(_DROP_TAGS), recursive=True)
+    for node in tree.css(_WITH_ATTRIBUTES):
+        attrs = node.attrs
+        if node.tag not in _CONTAINERS and attrs.get("role") != "main" \
+                and _is_boilerplate(attrs):
+            node.decompose()  # unlinked with its subtree (freed with the document)
+    main = _main(tree)
+    for element in main.css(_BLOCKS):
+        element.insert_before("\n")
+        element.insert_after("\n")
+    return title, main.text()[:MAX_TEXT_CHARS]
+
+
+def utf8(body: bytes, charset: str | None) -> bytes:
+    """``body`` as UTF-8 (itself when it is UTF-8 already: no copy).
+
+    As browsers do (HTML Standard, "determining the character encoding"): a byte-order mark
+    wins; then ``charset`` (from the Content-Type) if Python knows it; then a ``<meta>``
+    charset in the first 1024 bytes; then UTF-8 when the bytes are valid UTF-8, else
+    windows-1252. Undecodable bytes become U+FFFD. (lxml-2 read undeclared pages as
+    Latin-1, so UTF-8 pages served as plain ``text/html`` came out garbled.)
+    """
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            rest = body[len(bom):]
+            return rest if codec == "utf-8" else rest.decode(codec, "replace").encode()
+    declared = charset or _meta_charset(body[:1024])
+    if declared:
         try:
-            element.tail = "\n" + tail if tail else "\n"
-            element.text = "\n" + inner if inner else "\n"
-        except ValueError:  # a character XML forbids: lxml refuses it (and drops the old text)
-            element.tail = "\n" + _NOT_XML.sub(" ", tail or "")
-            element.text = "\n" + _NOT_XML.sub(" ", inner or "")
-    return title, "".join(main.itertext())[:MAX_TEXT_CHARS]
-
-
-def _parse(body: bytes, charset: str | None) -> html.HtmlElement | None:
-    """The document tree; a charset lxml does not know is ignored (lxml then sniffs)."""
+            codec = codecs.lookup(declared).name
+        except LookupError:
+            codec = ""
+        if codec == "utf-8":
+            return body
+        if codec and codec not in _NOT_TEXT_CODECS:
+            return body.decode(codec, "replace").encode("utf-8", "replace")
     try:
-        parser = html.HTMLParser(encoding=charset, remove_comments=True, remove_pis=True,
-                                 no_network=True)
-        root = html.document_fromstring(body, parser=parser)
-    except (etree.ParserError, ValueError, LookupError):
-        if charset is None:
-            return None
-        return _parse(body, None)
-    return root
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("cp1252", "replace").encode()
+    return body
 
 
-def _is_boilerplate(attrib: etree._Attrib) -> bool:
+def _meta_charset(head: bytes) -> str | None:
+    match = _META_CHARSET.search(head)
+    return match.group(1).decode("ascii") if match else None
+
+
+def _is_boilerplate(attrs: Mapping[str, str | None]) -> bool:
     """True for an element hidden from readers or named as boilerplate (rule 2)."""
-    if "hidden" in attrib or attrib.get("aria-hidden") == "true":
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
         return True
-    if attrib.get("role") in _HIDDEN_ROLES:
+    if attrs.get("role") in _HIDDEN_ROLES:
         return True
-    style = attrib.get("style")
+    style = attrs.get("style")
     if style and _HIDDEN_STYLE_RE.search(style):
         return True
-    return any(_BOILERPLATE_RE.search(attrib.get(name) or "") for name in ("class", "id"))
+    return any(_BOILERPLATE_RE.search(attrs.get(name) or "") for name in ("class", "id"))
 
 
-def _main(root: html.HtmlElement) -> html.HtmlElement:
-    mains = _MAIN_XPATH(root)
+def _main(tree: LexborHTMLParser) -> LexborNode:
+    mains = tree.css(_MAIN)
     if mains:
         return mains[0]
-    articles = _ARTICLE_XPATH(root)
+    articles = tree.css("article")
     if len(articles) == 1:
         return articles[0]
-    body = root.find("body")
-    return body if body is not None else root
+    body = tree.body
+    return body if body is not None else tree.root
 
 
 def normalise(block: str) -> str:
