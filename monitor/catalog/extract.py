@@ -133,9 +133,9 @@ class _Found:
 
 _Event = _Heading | _Include | _Link
 _MD = MarkdownIt("commonmark", {"html": True}).enable("table")
-_INCLUDE_RE = re.compile(r"\{%-?\s*include\s+([^\s%]+)[^%]*%\}")
-_HTML_TAG_RE = re.compile(r"<(?:h[1-6]|a)\b", re.I)
-_RAW_HTML_START = re.compile(r"\s*<(!|\?|pre|script|style|textarea)", re.I)
+INCLUDE_RE = re.compile(r"\{%-?\s*include\s+([^\s%]+)[^%]*%\}")
+HTML_TAG_RE = re.compile(r"<(?:h[1-6]|a)\b", re.I)
+RAW_HTML_START = re.compile(r"\s*<(!|\?|pre|script|style|textarea)", re.I)
 _SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bCh)(?<!\betc)[.!?](?=\s)")
 _QUOTE_PAIRS = {'"': '"', "“": "”", "”": "”", "'": "'", "‘": "’", "«": "»", "(": ")"}
 _GENERIC_WORDS = frozenset({
@@ -183,7 +183,7 @@ def _inline_events(tok: Token, lines: list[str], offset: int) -> list[_Event]:
         _Link(href, _title(plain, s, e), finder.find(href)) for href, s, e in spans
     ]
     for index, line in enumerate(lines):
-        events += [_Include(m[1], offset + index + 1, "") for m in _INCLUDE_RE.finditer(line)]
+        events += [_Include(m[1], offset + index + 1, "") for m in INCLUDE_RE.finditer(line)]
     return sorted(events, key=lambda ev: ev.line)
 
 
@@ -219,10 +219,10 @@ def _html_block_events(lines: list[str], offset: int) -> list[_Event]:
     """Events of an HTML block; Markdown lines inside it (kramdown style) are parsed as such."""
     events: list[_Event] = []
     block_h1 = ""
-    raw = bool(lines) and bool(_RAW_HTML_START.match(lines[0]))
-    for kind, start, group in _line_groups(lines, raw):
+    raw = bool(lines) and bool(RAW_HTML_START.match(lines[0]))
+    for kind, start, group in line_groups(lines, raw):
         if kind == "include":
-            name = _INCLUDE_RE.search(group[0])
+            name = INCLUDE_RE.search(group[0])
             if name:
                 events.append(_Include(name[1], offset + start + 1, block_h1))
         elif kind == "html":
@@ -241,8 +241,11 @@ def _html_block_events(lines: list[str], offset: int) -> list[_Event]:
     return events
 
 
-def _line_groups(lines: list[str], raw: bool) -> Iterator[tuple[str, int, list[str]]]:
-    """Split lines into runs of ("html" | "markdown" | "include", first index, lines)."""
+def line_groups(lines: list[str], raw: bool) -> Iterator[tuple[str, int, list[str]]]:
+    """Split the lines of an HTML block into runs of ("html" | "markdown" | "include", first
+    index, lines), kramdown style (``raw``: the block is raw HTML, e.g. ``<pre>``, all "html").
+    Shared with :mod:`monitor.fix.locate`, so that fixes find links exactly where extraction
+    does."""
     current: tuple[str, int, list[str]] | None = None
     for index, line in enumerate(lines):
         kind = _line_kind(line, raw, current[0] if current else "html")
@@ -262,12 +265,12 @@ def _line_kind(line: str, raw: bool, previous: str) -> str:
         return "html"
     if not stripped:
         return "markdown" if previous == "markdown" else "html"
-    return "include" if _INCLUDE_RE.fullmatch(stripped) else "markdown"
+    return "include" if INCLUDE_RE.fullmatch(stripped) else "markdown"
 
 
 def _html_events(lines: list[str], offset: int) -> list[_Event]:
     text = "\n".join(lines)
-    starts = [m.start() for m in _HTML_TAG_RE.finditer(text)]
+    starts = [m.start() for m in HTML_TAG_RE.finditer(text)]
     events: list[_Event] = []
     elements = BeautifulSoup(text, "html.parser").find_all(re.compile(r"^(h[1-6]|a)$"))
     for index, element in enumerate(elements):

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from bs4 import BeautifulSoup
 from markdown_it.token import Token
 
+from monitor.catalog.extract import HTML_TAG_RE, RAW_HTML_START, line_groups
 from monitor.fix.html import anchor_href
 from monitor.fix.markdown import Definition, Dest, definitions, dest_of, parse_blocks, parse_inline
 from monitor.fix.positions import (
@@ -37,9 +37,6 @@ from monitor.fix.source import SourceText
 
 __all__ = ["Heading", "Link", "ListBlock", "Outline", "find_links", "outline"]
 
-_INCLUDE_RE = re.compile(r"\{%-?\s*include\s+([^\s%]+)[^%]*%\}")
-_HTML_TAG_RE = re.compile(r"<(?:h[1-6]|a)\b", re.I)
-_RAW_HTML_START = re.compile(r"\s*<(!|\?|pre|script|style|textarea)", re.I)
 _CLOSE_A = re.compile(r"</a\s*>", re.I)
 
 
@@ -238,8 +235,8 @@ class _Walk:
 
     def _html_block(self, doc: _Doc, first: int, last: int) -> None:
         lines = doc.lines[first:last]
-        raw = bool(lines) and bool(_RAW_HTML_START.match(lines[0]))
-        for kind, start, group in _line_groups(lines, raw):
+        raw = bool(lines) and bool(RAW_HTML_START.match(lines[0]))
+        for kind, start, group in line_groups(lines, raw):
             inner = _dedented(doc, first + start, group) if kind == "markdown" else None
             if inner is not None and (len(group) < len(lines) or inner.lines != group):
                 self.markdown(inner)
@@ -250,7 +247,7 @@ class _Walk:
 
     def _html(self, doc: _Doc, first: int, group: list[str]) -> None:
         text = "\n".join(group)
-        starts = [m.start() for m in _HTML_TAG_RE.finditer(text)]
+        starts = [m.start() for m in HTML_TAG_RE.finditer(text)]
         elements = BeautifulSoup(text, "html.parser").find_all(re.compile(r"^(h[1-6]|a)$"))
         used: set[int] = set()
         for index, element in enumerate(elements):
@@ -319,30 +316,6 @@ def _plain_text(children: list[Token]) -> str:
 
 
 # ---------------------------------------------------------------- HTML block runs (kramdown)
-
-
-def _line_groups(lines: list[str], raw: bool) -> Iterator[tuple[str, int, list[str]]]:
-    """Split lines into runs of ("html" | "markdown" | "include", first index, lines)."""
-    current: tuple[str, int, list[str]] | None = None
-    for index, line in enumerate(lines):
-        kind = _line_kind(line, raw, current[0] if current else "html")
-        if current and current[0] == kind != "include":
-            current[2].append(line)
-            continue
-        if current:
-            yield current
-        current = (kind, index, [line])
-    if current:
-        yield current
-
-
-def _line_kind(line: str, raw: bool, previous: str) -> str:
-    stripped = line.strip()
-    if raw or stripped.startswith("<"):
-        return "html"
-    if not stripped:
-        return "markdown" if previous == "markdown" else "html"
-    return "include" if _INCLUDE_RE.fullmatch(stripped) else "markdown"
 
 
 def _dedented(doc: _Doc, first: int, group: list[str]) -> _Doc:
