@@ -1,0 +1,86 @@
+"""``monitor worker``: claim host batches from the queue and check them, until SIGTERM.
+
+A worker is a procrastinate worker with ``concurrency`` batches at once (each batch keeps the
+per-host limit inside it; the host lock keeps other workers off that host). Beside it runs the
+stalled-batch sweeper: procrastinate 3.x records a heartbeat per worker, but leaves retrying
+the jobs of a dead worker to the application; every worker (and the coordinator, see
+:mod:`monitor.distributed.coordinator`) sweeps, and a sweep lost to another is harmless.
+
+SIGTERM or SIGINT: stop claiming, let the running batches finish for ``graceful_seconds``, then
+cancel them; a cancelled batch is queued again at once (:class:`~monitor.distributed.jobs.
+BatchRetry`) and its host lock released, so another worker takes it. A second signal kills.
+SIGKILL: the worker's heartbeat stops; after ``stalled_seconds`` a sweep queues its batches
+again. Results are idempotent per (run, resource), so a batch checked twice is written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import procrastinate
+
+from monitor.distributed.jobs import BatchChecker, add_check_task
+from monitor.distributed.queue import CHECK_QUEUE, make_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How a worker claims, beats and sweeps (seconds)."""
+
+    concurrency: int = 4  # batches at once (hosts at once) in this process
+    graceful_seconds: float = 30.0  # SIGTERM: how long running batches may finish
+    heartbeat_seconds: float = 5.0  # how often this worker says it is alive
+    stalled_seconds: float = 20.0  # a worker silent this long is dead: its batches go back
+    sweep_seconds: float = 5.0  # how often to look for a dead worker's batches
+    poll_seconds: float = 1.0  # claim poll (NOTIFY wakes workers for new jobs; not for
+    #                            a retried batch or a host lock freed by another worker)
+    wait: bool = True  # False: return once the queue is empty (tests, benchmarks)
+
+
+async def retry_stalled(app: procrastinate.App, stalled_seconds: float) -> list[int]:
+    """Queue again every running batch of a worker silent for ``stalled_seconds``; returns
+    their ids (a batch that another sweeper requeued first is skipped)."""
+    requeued = []
+    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_seconds):
+        with contextlib.suppress(Exception):  # already requeued by another sweeper
+            await app.job_manager.retry_job(job)
+            requeued.append(job.id)
+    if requeued:
+        log.warning("requeued batches of stalled workers: %s", requeued)
+    return [j for j in requeued if j is not None]
+
+
+async def _sweep(app: procrastinate.App, options: WorkerOptions) -> None:
+    while True:
+        await retry_stalled(app, options.stalled_seconds)
+        await asyncio.sleep(options.sweep_seconds)
+
+
+async def run_worker(url: str, checker: BatchChecker, options: WorkerOptions = WorkerOptions(),
+                     *, name: str | None = None, signals: bool = True,
+                     app_factory: Callable[[str], procrastinate.App] = make_app) -> None:
+    """Run a worker on the database at SQLAlchemy ``url`` until stopped (or, with
+    ``options.wait`` False, until the queue is empty)."""
+    app = app_factory(url)
+    add_check_task(app)
+    async with app.open_async():
+        sweeper = asyncio.create_task(_sweep(app, options), name="stalled-batch sweeper")
+        try:
+            await app.run_worker_async(
+                queues=[CHECK_QUEUE], name=name, concurrency=options.concurrency,
+                wait=options.wait, shutdown_graceful_timeout=options.graceful_seconds,
+                update_heartbeat_interval=options.heartbeat_seconds,
+                stalled_worker_timeout=options.stalled_seconds,
+                fetch_job_polling_interval=options.poll_seconds,
+                install_signal_handlers=signals, delete_jobs="never",
+                additional_context={"checker": checker})
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
