@@ -106,14 +106,15 @@ def batch(run_id: int, host: str, ids: range, index: int = 0) -> jobs.HostBatch:
 # ---------------------------------------------------------------- pure parts
 
 
-def test_plan_batches_biggest_hosts_first_in_order() -> None:
+def test_plan_batches_splits_big_hosts_and_packs_small_ones_whole() -> None:
     targets = [(1, "https://A.example/1"), (2, "https://b.example/x"), (3, "https://a.example/2"),
-               (4, "https://a.example/3"), (5, "http://c.example:8080/")]
+               (4, "https://a.example/3"), (5, "http://c.example:8080/"), (6, "https://b.example/y"),
+               (7, "https://d.example/")]
     planned = jobs.plan_batches(7, targets, batch_size=2)
     assert [(b.host, b.resource_ids, b.index) for b in planned] == [
-        ("a.example", (1, 3), 0), ("a.example", (4,), 1),
-        ("b.example", (2,), 0), ("c.example", (5,), 0)]
-    assert jobs.lock_for("a.example") == "host:a.example"
+        ("a.example", (1, 3), 0), ("a.example", (4,), 1),  # split: locked by host
+        (None, (2, 6), 0), (None, (5, 7), 0)]  # whole hosts packed, b never split
+    assert jobs.lock_for("a.example") == "host:a.example" and jobs.lock_for(None) is None
 
 
 def test_sqlite_is_refused() -> None:
@@ -155,13 +156,14 @@ async def test_two_workers_never_run_two_batches_of_one_host_at_once(queue: Queu
     planned = jobs.plan_batches(1, [(i, f"https://big{i % 3}.example/{i}") for i in range(60)]
                                 + [(100 + i, f"https://small{i}.example/") for i in range(8)],
                                 batch_size=4)
+    assert sum(b.host is None for b in planned) == 2
     await jobs.enqueue(queue.app, planned)
     for _ in range(2):
         queue.worker("--hold", "0.15", "--concurrency", "4")
     done = await coordinator.wait_for_run(queue.app, 1, poll_seconds=0.1, timeout=DEADLINE)
     assert done.counts == {"succeeded": len(planned)}
-    log = await queue.rows("SELECT host, idx, pid, started, ended FROM batch_log "
-                           "ORDER BY host, started")
+    log = await queue.rows("SELECT coalesce(host, 'mixed' || id), idx, pid, started, ended "
+                           "FROM batch_log ORDER BY 1, started")
     assert len(log) == len(planned)
     for before, after in zip(log, log[1:], strict=False):
         if before[0] == after[0]:  # one host: each batch starts after the previous ended
