@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -119,7 +118,6 @@ async def pc_worker(url: str, schema: str, hold: float, heartbeat: float, stalle
 
 
 async def pq_connect(url: str, schema: str) -> psycopg.AsyncConnection:
-    os.environ["PGQUEUER_SCHEMA"] = schema
     return await psycopg.AsyncConnection.connect(conninfo(url), autocommit=True,
                                                  options=f"-c search_path={schema}")
 

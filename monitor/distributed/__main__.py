@@ -17,7 +17,7 @@ import sys
 
 from monitor.config import database_url, load_settings
 from monitor.distributed.checker import pipeline_checker
-from monitor.distributed.queue import install_schema
+from monitor.distributed.queue import QUEUE_SCHEMA, install_schema, make_app
 from monitor.distributed.results import ensure_unique_index
 from monitor.distributed.worker import WorkerOptions, run_worker
 from monitor.store.db import open_database
@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=int, default=16, help="host batches at once")
     parser.add_argument("--graceful", type=float, default=30.0,
                         help="seconds a running batch may finish after SIGTERM")
+    parser.add_argument("--queue-schema", default=QUEUE_SCHEMA, help="PostgreSQL schema")
+    parser.add_argument("--heartbeat", type=float, default=5.0, help="seconds between beats")
+    parser.add_argument("--stalled", type=float, default=20.0,
+                        help="seconds without a beat before a worker's batches go back")
     parser.add_argument("--connect-to", action="append", default=[])
     parser.add_argument("--ca-bundle")
     return parser
@@ -46,12 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.ca_bundle:
         settings.set("http.ca_bundle", args.ca_bundle)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    print(f"queue schema: {asyncio.run(install_schema(url))}", file=sys.stderr)
+    schema = args.queue_schema
+    print(f"queue schema {schema}: {asyncio.run(install_schema(url, schema))}", file=sys.stderr)
     db = open_database(url)
     ensure_unique_index(db)
     if args.command == "worker":
-        options = WorkerOptions(concurrency=args.concurrency, graceful_seconds=args.graceful)
-        asyncio.run(run_worker(url, pipeline_checker(db, settings), options))
+        options = WorkerOptions(concurrency=args.concurrency, graceful_seconds=args.graceful,
+                                heartbeat_seconds=args.heartbeat, stalled_seconds=args.stalled,
+                                sweep_seconds=min(5.0, args.stalled / 4),
+                                poll_seconds=min(1.0, args.stalled / 10))
+        asyncio.run(run_worker(url, pipeline_checker(db, settings), options,
+                               app_factory=lambda u: make_app(u, schema)))
     db.dispose()
     return 0
 

@@ -105,8 +105,12 @@ def add_check_task(app: procrastinate.App) -> procrastinate.tasks.Task:
     async def check_host_batch(context: JobContext, run_id: int, host: str | None,
                                resource_ids: list[int], index: int = 0) -> int:
         checker: BatchChecker = context.additional_context["checker"]
-        return await checker(HostBatch(run_id, host, tuple(resource_ids), index,
-                                       context.job.attempts))
+        fence = context.additional_context.get("fence")
+        batch = HostBatch(run_id, host, tuple(resource_ids), index, context.job.attempts)
+        if fence is None or context.job.id is None:
+            return await checker(batch)
+        async with fence.hold(context.job.id):  # a stalled first try of this job has ended
+            return await checker(batch)
 
     return app.task(name=TASK_NAME, queue=CHECK_QUEUE, pass_context=True,
                     retry=BatchRetry())(check_host_batch)

@@ -11,6 +11,15 @@ cancel them; a cancelled batch is queued again at once (:class:`~monitor.distrib
 BatchRetry`) and its host lock released, so another worker takes it. A second signal kills.
 SIGKILL: the worker's heartbeat stops; after ``stalled_seconds`` a sweep queues its batches
 again. Results are idempotent per (run, resource), so a batch checked twice is written once.
+
+A missed heartbeat does not prove a worker dead: a worker whose event loop stalls (measured:
+module imports on a loaded machine blocked one for over 2 s) is swept while it still sends
+requests, and without more the retry would send the same host a second ``per_host``. So each
+running batch holds a PostgreSQL advisory lock on its job id in the worker's own session
+(:class:`JobFence`): a retry of the batch waits until the first try has ended (its session holds
+the lock until then, and PostgreSQL drops it the moment the process dies), then skips what the
+first try wrote. Liveness of the database session, not the heartbeat, is what keeps a host's
+batches apart.
 """
 
 from __future__ import annotations
@@ -18,13 +27,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import procrastinate
+import psycopg
 
 from monitor.distributed.jobs import BatchChecker, add_check_task
-from monitor.distributed.queue import CHECK_QUEUE, make_app
+from monitor.distributed.queue import CHECK_QUEUE, conninfo, make_app
+
+FENCE_CLASS = 7310018  # advisory lock namespace of running batches (key: job id)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +53,37 @@ class WorkerOptions:
     poll_seconds: float = 1.0  # claim poll (NOTIFY wakes workers for new jobs; not for
     #                            a retried batch or a host lock freed by another worker)
     wait: bool = True  # False: return once the queue is empty (tests, benchmarks)
+
+
+class JobFence:
+    """Advisory locks on running job ids, held in one session of this worker process."""
+
+    def __init__(self, conn: psycopg.AsyncConnection, poll_seconds: float) -> None:
+        self.conn, self.poll_seconds = conn, poll_seconds
+
+    @classmethod
+    async def open(cls, url: str, poll_seconds: float = 0.5) -> JobFence:
+        conn = await psycopg.AsyncConnection.connect(conninfo(url), autocommit=True)
+        return cls(conn, poll_seconds)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, job_id: int) -> AsyncIterator[None]:
+        """Wait until no other session runs job ``job_id``, and hold it meanwhile."""
+        key = (FENCE_CLASS, job_id % 2**31)
+        while True:
+            cur = await self.conn.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            row = await cur.fetchone()
+            if row and row[0]:
+                break
+            log.warning("job %s still runs elsewhere (a stalled worker): waiting", job_id)
+            await asyncio.sleep(self.poll_seconds)
+        try:
+            yield
+        finally:
+            await asyncio.shield(self.conn.execute("SELECT pg_advisory_unlock(%s, %s)", key))
 
 
 async def retry_stalled(app: procrastinate.App, stalled_seconds: float) -> list[int]:
@@ -69,6 +112,7 @@ async def run_worker(url: str, checker: BatchChecker, options: WorkerOptions = W
     ``options.wait`` False, until the queue is empty)."""
     app = app_factory(url)
     add_check_task(app)
+    fence = await JobFence.open(url)
     async with app.open_async():
         sweeper = asyncio.create_task(_sweep(app, options), name="stalled-batch sweeper")
         try:
@@ -79,8 +123,9 @@ async def run_worker(url: str, checker: BatchChecker, options: WorkerOptions = W
                 stalled_worker_timeout=options.stalled_seconds,
                 fetch_job_polling_interval=options.poll_seconds,
                 install_signal_handlers=signals, delete_jobs="never",
-                additional_context={"checker": checker})
+                additional_context={"checker": checker, "fence": fence})
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await fence.close()
