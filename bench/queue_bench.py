@@ -127,6 +127,7 @@ async def pq_setup(url: str, schema: str) -> None:
 
     conn = await pq_connect(url, schema)
     async with conn:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await Queries(PsycopgDriver(conn)).install()
 
 
@@ -144,10 +145,10 @@ async def pq_enqueue(url: str, schema: str, n: int) -> float:
 async def pq_worker(url: str, schema: str, hold: float, heartbeat: float) -> None:
     from datetime import timedelta
 
-    from pgqueuer import PsycopgDriver, QueueManager
+    from pgqueuer import PsycopgDriver, Queries, QueueManager
 
     conn = await pq_connect(url, schema)
-    qm = QueueManager(PsycopgDriver(conn))
+    qm = QueueManager(Queries(PsycopgDriver(conn)))
 
     @qm.entrypoint("noop")
     async def noop(job: object) -> None:

@@ -7,7 +7,9 @@ Its checker logs each batch it runs in ``SCHEMA.batch_log`` (host, attempt, pid 
 database's clock at start and end, one clock for every process) and writes one row per
 resource in ``SCHEMA.results`` with ``ON CONFLICT DO NOTHING``, spending ``--hold`` seconds per
 batch (simulated requests). With ``--block-first`` a batch's first try stops half-way, its
-log row marked ``blocked``, and waits until the process is killed or shut down.
+log row marked ``blocked``, and waits until the process is killed or shut down. With
+``--stall SECONDS`` a batch's first try blocks the whole event loop that long after writing
+its first result (heartbeats stop: the worker looks dead while it still works).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import time
 
 import psycopg
 
@@ -31,7 +34,7 @@ CREATE TABLE IF NOT EXISTS results (
 """
 
 
-def make_checker(url: str, schema: str, hold: float, block_first: bool):
+def make_checker(url: str, schema: str, hold: float, block_first: bool, stall: float = 0.0):
     """The test checker (see the module docstring)."""
 
     async def check(batch: HostBatch) -> int:
@@ -52,6 +55,8 @@ def make_checker(url: str, schema: str, hold: float, block_first: bool):
                     "INSERT INTO results VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
                     (batch.run_id, rid, os.getpid()))
                 written += cur.rowcount
+                if stall and batch.attempt == 0 and n == 0:
+                    time.sleep(stall)  # a stalled event loop, on purpose
                 await asyncio.sleep(hold / max(1, len(batch.resource_ids)))  # the requests
             await conn.execute("UPDATE batch_log SET ended = clock_timestamp() WHERE id = %s",
                                (log_id,))
@@ -68,11 +73,12 @@ def main() -> None:
     parser.add_argument("--block-first", action="store_true")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--graceful", type=float, default=5.0)
+    parser.add_argument("--stall", type=float, default=0.0)
     args = parser.parse_args()
     options = WorkerOptions(concurrency=args.concurrency, graceful_seconds=args.graceful,
                             heartbeat_seconds=0.5, stalled_seconds=2.0, sweep_seconds=0.5,
                             poll_seconds=0.2)
-    checker = make_checker(args.url, args.schema, args.hold, args.block_first)
+    checker = make_checker(args.url, args.schema, args.hold, args.block_first, args.stall)
     asyncio.run(run_worker(args.url, checker, options,
                            app_factory=lambda url: make_app(url, args.schema)))
 

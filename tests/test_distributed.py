@@ -198,6 +198,23 @@ async def test_a_sigkilled_workers_batch_is_retried_by_another_and_written_once(
 
 
 @needs_pg
+async def test_a_batch_swept_from_a_stalled_but_alive_worker_never_runs_twice_at_once(
+        queue: Queue) -> None:
+    await jobs.enqueue(queue.app, [batch(9, "slow.example", range(10))])
+    stalled = queue.worker("--stall", "8", "--hold", "0.5")
+    await poll(lambda: queue.rows("SELECT 1 FROM results"), "the first result")
+    other = queue.worker("--hold", "0.5")  # sweeps it after 2 s, claims it, must wait
+    await poll(lambda: queue.rows("SELECT 1 FROM batch_log WHERE attempt = 1 AND ended "
+                                  "IS NOT NULL"), "the retry to end")
+    assert (await queue.job())[0] == "succeeded"
+    log = await queue.rows("SELECT pid, attempt, started, ended FROM batch_log ORDER BY started")
+    assert [(pid, attempt) for pid, attempt, _, _ in log] == [(stalled.pid, 0), (other.pid, 1)]
+    assert log[1][2] >= log[0][3]  # the retry started after the first try ended
+    results = await queue.rows("SELECT pid FROM results")
+    assert len(results) == 10 and {r[0] for r in results} == {stalled.pid}
+
+
+@needs_pg
 async def test_sigterm_hands_back_a_batch_that_does_not_finish_in_time(queue: Queue) -> None:
     await jobs.enqueue(queue.app, [batch(3, "slow.example", range(10))])
     first = queue.worker("--block-first", "--graceful", "0.5")

@@ -56,10 +56,17 @@ class WorkerOptions:
 
 
 class JobFence:
-    """Advisory locks on running job ids, held in one session of this worker process."""
+    """Advisory locks on running job ids, held in one session of this worker process.
+
+    A session's advisory locks stack (a second lock of the same key in the same session
+    succeeds), and a stalled worker may claim its own swept job again once its loop resumes:
+    so the jobs running in this process are also tracked here, and a second run of one of
+    them waits for the first locally before it asks PostgreSQL.
+    """
 
     def __init__(self, conn: psycopg.AsyncConnection, poll_seconds: float) -> None:
         self.conn, self.poll_seconds = conn, poll_seconds
+        self._running: dict[int, asyncio.Event] = {}
 
     @classmethod
     async def open(cls, url: str, poll_seconds: float = 0.5) -> JobFence:
@@ -73,6 +80,21 @@ class JobFence:
     async def hold(self, job_id: int) -> AsyncIterator[None]:
         """Wait until no other session runs job ``job_id``, and hold it meanwhile."""
         key = (FENCE_CLASS, job_id % 2**31)
+        while job_id in self._running:  # this very process still runs it
+            await self._running[job_id].wait()
+        self._running[job_id] = done = asyncio.Event()
+        try:
+            await self._acquire(job_id, key)
+            try:
+                yield
+            finally:
+                await asyncio.shield(
+                    self.conn.execute("SELECT pg_advisory_unlock(%s, %s)", key))
+        finally:
+            del self._running[job_id]
+            done.set()
+
+    async def _acquire(self, job_id: int, key: tuple[int, int]) -> None:
         while True:
             cur = await self.conn.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
             row = await cur.fetchone()
@@ -80,10 +102,6 @@ class JobFence:
                 break
             log.warning("job %s still runs elsewhere (a stalled worker): waiting", job_id)
             await asyncio.sleep(self.poll_seconds)
-        try:
-            yield
-        finally:
-            await asyncio.shield(self.conn.execute("SELECT pg_advisory_unlock(%s, %s)", key))
 
 
 async def retry_stalled(app: procrastinate.App, stalled_seconds: float) -> list[int]:
