@@ -1,7 +1,7 @@
 """Makespan of a distributed run on an internet-scale web, simulated (no network, pure Python).
 
     python bench/fleet_sim.py [--hosts 100000] [--zipf 0.7] [--top 40000] [--latency 0.5]
-        [--per-host 1,2,4] [--workers 1,2,4,...,256] [--worker-rate 250] [--batch 200]
+        [--per-host 1,2,4] [--workers 1,2,4,...,64] [--worker-rate 250] [--batch 150]
         [--claim-ms 12] [--svg bench/fleet_sim.svg]
 
 The web: ``--hosts`` hosts whose sizes follow Zipf's law, host k (1-based) having
@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("--per-host", default="1,2,4")
     parser.add_argument("--workers", default="1,2,4,8,16,32,64")
     parser.add_argument("--worker-rate", type=float, default=250.0)
-    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=150)
     parser.add_argument("--claim-ms", type=float, default=12.0)
     parser.add_argument("--svg", default="")
     args = parser.parse_args()

@@ -21,6 +21,8 @@ from typing import Any
 import psycopg
 import pytest
 
+pytest.importorskip("procrastinate")
+
 from monitor.distributed import coordinator, jobs
 from monitor.distributed.queue import conninfo, install_schema, make_app, run_progress
 from monitor.errors import ConfigError

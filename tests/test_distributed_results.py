@@ -11,6 +11,8 @@ from typing import Any
 
 import psycopg
 import pytest
+
+pytest.importorskip("procrastinate")
 from sqlalchemy import func, select
 
 from monitor.catalog import CatalogRow

@@ -29,7 +29,9 @@ from procrastinate.retry import BaseRetryStrategy
 
 from monitor.distributed.queue import CHECK_QUEUE, TASK_NAME
 
-BATCH_SIZE = 200  # resources per batch: ~1 minute of one host at per_host 2 and 0.5 s/request
+BATCH_SIZE = 150  # resources per batch: ~40 s of one host at per_host 2 and 0.5 s/request;
+#                   under pipeline.POOL_MIN_TARGETS (200), so a batch never starts its own
+#                   process pool (one worker process per core instead)
 MAX_ATTEMPTS = 5  # tries of one batch that fails (an error in the checker, not a shutdown)
 MAX_RELEASES = 20  # times one batch may be handed back by shutting-down workers
 

@@ -35,6 +35,7 @@ import psycopg
 
 from monitor.distributed.jobs import BatchChecker, add_check_task
 from monitor.distributed.queue import CHECK_QUEUE, conninfo, make_app
+from monitor.store.lock import holder_id
 
 FENCE_CLASS = 7310018  # advisory lock namespace of running batches (key: job id)
 
@@ -70,7 +71,10 @@ class JobFence:
 
     @classmethod
     async def open(cls, url: str, poll_seconds: float = 0.5) -> JobFence:
-        conn = await psycopg.AsyncConnection.connect(conninfo(url), autocommit=True)
+        """The fence's session, named ``monitor-worker:<host>:<pid>`` in pg_stat_activity
+        (so ``running_batches`` can tell which process runs which batch)."""
+        conn = await psycopg.AsyncConnection.connect(
+            conninfo(url), autocommit=True, application_name=f"monitor-worker:{holder_id()}")
         return cls(conn, poll_seconds)
 
     async def close(self) -> None:
@@ -102,6 +106,17 @@ class JobFence:
                 break
             log.warning("job %s still runs elsewhere (a stalled worker): waiting", job_id)
             await asyncio.sleep(self.poll_seconds)
+
+
+async def running_batches(app: procrastinate.App) -> list[dict[str, object]]:
+    """The batches running now: job id, its arguments and the worker process
+    (``monitor-worker:<host>:<pid>``) whose fence holds it."""
+    return await app.connector.execute_query_all_async(
+        "SELECT j.id, j.args, a.application_name AS worker FROM pg_locks l "
+        "JOIN pg_stat_activity a ON a.pid = l.pid "
+        "JOIN procrastinate_jobs j ON j.id = l.objid::bigint "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %(fence)s",
+        fence=FENCE_CLASS)
 
 
 async def retry_stalled(app: procrastinate.App, stalled_seconds: float) -> list[int]:
