@@ -5,10 +5,10 @@
         [--claim-ms 12] [--svg bench/fleet_sim.svg]
 
 The web: ``--hosts`` hosts whose sizes follow Zipf's law, host k (1-based) having
-``max(1, top / k**zipf)`` links (defaults: 100,000 hosts, zipf 0.7: 4.05 million links, 7 hosts of 10,000+,
-the largest 40,000). Every request takes ``--latency`` seconds; a host serves ``per_host``
-requests at once, so it cannot be checked faster than ``links * latency / per_host`` (the
-per-host floor: politeness, not the fleet, bounds it).
+``max(1, top / k**zipf)`` links (defaults: 100,000 hosts, zipf 0.7: 4.05 million links,
+7 hosts of 10,000+, the largest 40,000). Every request takes ``--latency`` seconds; a host
+serves ``per_host`` requests at once, so it cannot be checked faster than
+``links * latency / per_host`` (the per-host floor: politeness, not the fleet, bounds it).
 
 The fleet, as :mod:`monitor.distributed` plans it: a host with more than ``--batch`` links is
 cut into batches locked by host (a chain: batch i+1 starts after batch i ends, on any worker);
@@ -23,7 +23,8 @@ links at the slot's rate, whichever is longer.
 
 Printed: makespan per (per_host, workers) with the two lower bounds (capacity:
 links / (workers * rate); floor: the biggest host), and the same fleet with one job per host
-(no packing) to show what per-job claim cost does at 100,000 hosts. ``--svg`` writes the chart.
+(no packing) to show what per-job claim cost does at 100,000 hosts. ``--svg`` writes the
+chart.
 """
 
 from __future__ import annotations
@@ -139,14 +140,13 @@ def svg(series: dict[str, list[tuple[int, float]]], floors: dict[str, float], pa
     for x in sorted(set(xs)):
         parts.append(f'<text x="{px(x):.1f}" y="{height - pad + 16}" '
                      f'text-anchor="middle">{x}</text>')
-    for e in range(math.floor(ly0), math.ceil(ly1) + 1):
-        for m in (1, 3):
-            y = m * 10 ** e
-            if ly0 <= math.log10(y) <= ly1:
-                parts.append(f'<line x1="{pad}" x2="{width - pad}" y1="{py(y):.1f}" '
-                             f'y2="{py(y):.1f}" stroke="#ddd"/>')
-                parts.append(f'<text x="{pad - 6}" y="{py(y) + 4:.1f}" '
-                             f'text-anchor="end">{y / 3600:.3g} h</text>')
+    for h in (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32):
+        y = h * 3600
+        if ly0 <= math.log10(y) <= ly1:
+            parts.append(f'<line x1="{pad}" x2="{width - pad}" y1="{py(y):.1f}" '
+                         f'y2="{py(y):.1f}" stroke="#ddd"/>')
+            parts.append(f'<text x="{pad - 6}" y="{py(y) + 4:.1f}" '
+                         f'text-anchor="end">{h:g} h</text>')
     parts.append(f'<text x="{width / 2}" y="{height - 12}" text-anchor="middle">'
                  'workers (each 250 URLs/s)</text>')
     for n, (name, pts) in enumerate(series.items()):
