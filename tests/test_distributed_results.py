@@ -17,7 +17,12 @@ from sqlalchemy import func, select
 
 from monitor.catalog import CatalogRow
 from monitor.distributed.queue import conninfo
-from monitor.distributed.results import already_checked, ensure_unique_index, write_once
+from monitor.distributed.results import (
+    already_checked,
+    checked_count,
+    ensure_unique_index,
+    write_once,
+)
 from monitor.store import queries
 from monitor.store.db import Database, open_database
 from monitor.store.models import CheckResult, Fingerprint
@@ -84,6 +89,7 @@ def test_a_retried_batch_writes_each_result_and_fingerprint_once(store: Database
     assert set(kept) == {"ok"}  # the first result of a resource in a run stands
     assert already_checked(store, run_id, ids) == set(ids)
     assert already_checked(store, run_id + 1, ids) == set()
+    assert checked_count(store, run_id) == 10
 
 
 def test_the_same_resource_in_another_run_is_another_result(store: Database) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Insert, select, text
+from sqlalchemy import Insert, func, select, text
 
 from monitor.store import fingerprints
 from monitor.store.db import Database
@@ -73,3 +73,11 @@ def already_checked(db: Database, run_id: int, resource_ids: Iterable[int]) -> s
                 CheckResult.run_id == run_id,
                 CheckResult.resource_id.in_(ids[start:start + CHUNK]))))
     return found
+
+
+def checked_count(db: Database, run_id: int) -> int:
+    """How many resources have a result in run ``run_id`` (progress in resources, for the
+    coordinator's bar; an index-only count on the unique index)."""
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(CheckResult)
+                        .where(CheckResult.run_id == run_id)) or 0
