@@ -3,8 +3,8 @@
 ``start_or_resume`` queues the run's batches unless the queue already holds some for that run
 (they were queued in one statement, so it holds all or none): a coordinator restarted after a
 crash calls it with the same ``run_id`` (the ``running`` run row it finds) and simply waits
-again. ``wait_for_run`` polls the queue's counts for the run (one indexed-free aggregate over
-the run's jobs; ~ms for thousands), reports progress, and sweeps stalled batches itself so a
+again. ``wait_for_run`` polls the queue's counts for the run (one aggregate over
+the run's jobs), reports progress, and sweeps stalled batches itself so a
 fleet whose every worker died and restarted still gets them back.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable
 import procrastinate
 
 from monitor.distributed.jobs import HostBatch, enqueue
-from monitor.distributed.queue import TASK_NAME, RunProgress, run_progress
+from monitor.distributed.queue import RUN_FILTER, TASK_NAME, RunProgress, run_progress
 from monitor.distributed.worker import retry_stalled
 
 
@@ -58,9 +58,8 @@ async def wait_for_run(app: procrastinate.App, run_id: int,
 async def cancel_run(app: procrastinate.App, run_id: int) -> int:
     """Cancel the run's batches not yet started (an aborted run); returns how many."""
     rows = await app.connector.execute_query_all_async(
-        "UPDATE procrastinate_jobs SET status = 'cancelled' WHERE status = 'todo' "
-        "AND task_name = %(task)s AND args @> %(match)s::jsonb RETURNING id",
-        task=TASK_NAME, match=f'{{"run_id": {int(run_id)}}}')
+        f"UPDATE procrastinate_jobs SET status = 'cancelled' WHERE status = 'todo' "
+        f"AND {RUN_FILTER} RETURNING id", task=TASK_NAME, run=int(run_id))
     return len(rows)
 
 
@@ -68,7 +67,6 @@ async def unfinished_resources(app: procrastinate.App, run_id: int) -> list[int]
     """Resource ids of the run's batches that did not succeed (failed for good or
     cancelled): "not checked" in this run unless a result was written before the failure."""
     rows = await app.connector.execute_query_all_async(
-        "SELECT args FROM procrastinate_jobs WHERE task_name = %(task)s "
-        "AND args @> %(match)s::jsonb AND status NOT IN ('succeeded', 'todo', 'doing')",
-        task=TASK_NAME, match=f'{{"run_id": {int(run_id)}}}')
+        f"SELECT args FROM procrastinate_jobs WHERE {RUN_FILTER} "
+        f"AND status NOT IN ('succeeded', 'todo', 'doing')", task=TASK_NAME, run=int(run_id))
     return [rid for row in rows for rid in row["args"]["resource_ids"]]

@@ -24,6 +24,11 @@ from monitor.errors import ConfigError
 QUEUE_SCHEMA = "monitor_queue"
 CHECK_QUEUE = "checks"
 TASK_NAME = "monitor.check_host_batch"
+RUN_INDEX = ("CREATE INDEX IF NOT EXISTS monitor_jobs_run_idx "
+             "ON procrastinate_jobs (((args->>'run_id')::int))")
+"""Ours, in the queue's schema: a run's jobs by run id (progress polls, cancel); without it a
+progress poll scanned every job's arguments (539 ms with 95,679 jobs queued)."""
+RUN_FILTER = "task_name = %(task)s AND (args->>'run_id')::int = %(run)s"
 
 
 def conninfo(url: str) -> str:
@@ -73,6 +78,7 @@ async def install_schema(url: str, schema: str = QUEUE_SCHEMA) -> str:
             for path in pending_migrations(installed):
                 await conn.execute(path.read_text(encoding="utf-8"))  # type: ignore[arg-type]
             done = f"upgraded from {installed}"
+        await conn.execute(RUN_INDEX)
         await conn.execute(f'COMMENT ON SCHEMA "{schema}" IS \'{_version_note()}\'')
     return done
 
@@ -116,7 +122,6 @@ async def run_progress(app: procrastinate.App, run_id: int) -> RunProgress:
     """How many of run ``run_id``'s batch jobs are in each status (todo, doing, succeeded,
     failed, cancelled, aborted)."""
     rows: list[dict[str, Any]] = await app.connector.execute_query_all_async(
-        "SELECT status::text AS status, count(*) AS n FROM procrastinate_jobs "
-        "WHERE task_name = %(task)s AND args @> %(match)s::jsonb GROUP BY status",
-        task=TASK_NAME, match=f'{{"run_id": {int(run_id)}}}')
+        f"SELECT status::text AS status, count(*) AS n FROM procrastinate_jobs "
+        f"WHERE {RUN_FILTER} GROUP BY status", task=TASK_NAME, run=int(run_id))
     return RunProgress({row["status"]: int(row["n"]) for row in rows})
