@@ -1,0 +1,72 @@
+"""The coordinator's side: queue a run's host batches, wait for them, survive a restart.
+
+``start_or_resume`` queues the run's batches unless the queue already holds some for that run
+(they were queued in one statement, so it holds all or none): a coordinator restarted after a
+crash calls it with the same ``run_id`` (the ``running`` run row it finds) and simply waits
+again. ``wait_for_run`` polls the queue's counts for the run (one aggregate over
+the run's jobs), reports progress, and sweeps stalled batches itself so a
+fleet whose every worker died and restarted still gets them back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import procrastinate
+
+from monitor.distributed.jobs import HostBatch, enqueue
+from monitor.distributed.queue import RUN_FILTER, TASK_NAME, RunProgress, run_progress
+from monitor.distributed.worker import retry_stalled
+
+
+class RunTimeout(Exception):
+    """The run's batches did not all finish before the deadline."""
+
+
+async def start_or_resume(app: procrastinate.App, run_id: int,
+                          batches: Callable[[], list[HostBatch]]) -> tuple[bool, RunProgress]:
+    """Queue ``batches()`` for ``run_id`` unless already queued; returns ``(queued_now,
+    progress)``. ``batches`` is only called when they must be queued."""
+    progress = await run_progress(app, run_id)
+    if progress.total:
+        return False, progress
+    await enqueue(app, batches())
+    return True, await run_progress(app, run_id)
+
+
+async def wait_for_run(app: procrastinate.App, run_id: int,
+                       progress: Callable[[RunProgress], None] | None = None,
+                       poll_seconds: float = 1.0, stalled_seconds: float = 20.0,
+                       timeout: float | None = None) -> RunProgress:
+    """Wait until every batch of ``run_id`` has finished (succeeded, failed or cancelled);
+    calls ``progress`` on each poll. Raises RunTimeout past ``timeout`` seconds."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        state = await run_progress(app, run_id)
+        if progress is not None:
+            progress(state)
+        if state.done or state.total == 0:
+            return state
+        if deadline is not None and time.monotonic() > deadline:
+            raise RunTimeout(f"run {run_id}: {state.finished} of {state.total} batches done")
+        await retry_stalled(app, stalled_seconds)
+        await asyncio.sleep(poll_seconds)
+
+
+async def cancel_run(app: procrastinate.App, run_id: int) -> int:
+    """Cancel the run's batches not yet started (an aborted run); returns how many."""
+    rows = await app.connector.execute_query_all_async(
+        f"UPDATE procrastinate_jobs SET status = 'cancelled' WHERE status = 'todo' "
+        f"AND {RUN_FILTER} RETURNING id", task=TASK_NAME, run=int(run_id))
+    return len(rows)
+
+
+async def unfinished_resources(app: procrastinate.App, run_id: int) -> list[int]:
+    """Resource ids of the run's batches that did not succeed (failed for good or
+    cancelled): "not checked" in this run unless a result was written before the failure."""
+    rows = await app.connector.execute_query_all_async(
+        f"SELECT args FROM procrastinate_jobs WHERE {RUN_FILTER} "
+        f"AND status NOT IN ('succeeded', 'todo', 'doing')", task=TASK_NAME, run=int(run_id))
+    return [rid for row in rows for rid in row["args"]["resource_ids"]]
