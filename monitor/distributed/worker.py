@@ -1,7 +1,8 @@
-"""``monitor worker``: claim host batches from the queue and check them, until SIGTERM.
+"""The queue's worker: claim host batches and check them, until SIGTERM (``monitor worker``
+runs it with the pipeline's checker, :mod:`monitor.pipeline.worker`).
 
 A worker is a procrastinate worker with ``concurrency`` batches at once (each batch keeps the
-per-host limit inside it; the host lock keeps other workers off that host). Beside it runs the
+per-host limit inside it; the group lock keeps other workers off that host). Beside it runs the
 stalled-batch sweeper: procrastinate 3.x records a heartbeat per worker, but leaves retrying
 the jobs of a dead worker to the application; every worker (and the coordinator, see
 :mod:`monitor.distributed.coordinator`) sweeps, and a sweep lost to another is harmless.
@@ -34,7 +35,8 @@ import procrastinate
 import psycopg
 
 from monitor.distributed.jobs import BatchChecker, add_check_task
-from monitor.distributed.queue import CHECK_QUEUE, conninfo, make_app
+from monitor.distributed.queue import CHECK_QUEUE, make_app
+from monitor.store.db import libpq_conninfo
 from monitor.store.lock import holder_id
 
 FENCE_CLASS = 7310018  # advisory lock namespace of running batches (key: job id)
@@ -44,9 +46,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    """How a worker claims, beats and sweeps (seconds)."""
+    """How a worker claims, beats and sweeps (times in seconds)."""
 
-    concurrency: int = 4  # batches at once (hosts at once) in this process
+    concurrency: int = 16  # batches at once (groups at once) in this process
     graceful_seconds: float = 30.0  # SIGTERM: how long running batches may finish
     heartbeat_seconds: float = 5.0  # how often this worker says it is alive
     stalled_seconds: float = 20.0  # a worker silent this long is dead: its batches go back
@@ -74,7 +76,9 @@ class JobFence:
         """The fence's session, named ``monitor-worker:<host>:<pid>`` in pg_stat_activity
         (so ``running_batches`` can tell which process runs which batch)."""
         conn = await psycopg.AsyncConnection.connect(
-            conninfo(url), autocommit=True, application_name=f"monitor-worker:{holder_id()}")
+            libpq_conninfo(url), autocommit=True,
+            application_name=f"monitor-worker:{holder_id()}",
+            keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
         return cls(conn, poll_seconds)
 
     async def close(self) -> None:
