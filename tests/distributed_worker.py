@@ -3,7 +3,7 @@
     python -m tests.distributed_worker URL SCHEMA [--hold SECONDS] [--block-first]
         [--concurrency N] [--graceful SECONDS]
 
-Its checker logs each batch it runs in ``SCHEMA.batch_log`` (host, attempt, pid and the
+Its checker logs each batch it runs in ``SCHEMA.batch_log`` (group, attempt, pid and the
 database's clock at start and end, one clock for every process) and writes one row per
 resource in ``SCHEMA.results`` with ``ON CONFLICT DO NOTHING``, spending ``--hold`` seconds per
 batch (simulated requests). With ``--block-first`` a batch's first try stops half-way, its
@@ -22,12 +22,13 @@ import time
 import psycopg
 
 from monitor.distributed.jobs import HostBatch
-from monitor.distributed.queue import conninfo, make_app
+from monitor.distributed.queue import make_app
 from monitor.distributed.worker import WorkerOptions, run_worker
+from monitor.store.db import libpq_conninfo as conninfo
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS batch_log (
-    id bigserial PRIMARY KEY, run_id int, host text, idx int, attempt int, pid int,
+    id bigserial PRIMARY KEY, run_id int, grp text, idx int, attempt int, pid int,
     started timestamptz DEFAULT clock_timestamp(), ended timestamptz, blocked bool DEFAULT false);
 CREATE TABLE IF NOT EXISTS results (
     run_id int, resource_id int, pid int, PRIMARY KEY (run_id, resource_id));
@@ -41,9 +42,9 @@ def make_checker(url: str, schema: str, hold: float, block_first: bool, stall: f
         async with await psycopg.AsyncConnection.connect(
                 conninfo(url), autocommit=True, options=f"-c search_path={schema}") as conn:
             cur = await conn.execute(
-                "INSERT INTO batch_log (run_id, host, idx, attempt, pid) "
+                "INSERT INTO batch_log (run_id, grp, idx, attempt, pid) "
                 "VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                (batch.run_id, batch.host, batch.index, batch.attempt, os.getpid()))
+                (batch.run_id, batch.group, batch.index, batch.attempt, os.getpid()))
             (log_id,) = await cur.fetchone()
             written, half = 0, len(batch.resource_ids) // 2
             for n, rid in enumerate(batch.resource_ids):

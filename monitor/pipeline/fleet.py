@@ -78,14 +78,16 @@ def resumable_run(db: Database) -> int | None:
     return asyncio.run(find())
 
 
-async def check_on_workers(db: Database, run_id: int, log: Log, bar: Bar) -> FleetCheck:
-    """Queue run ``run_id``'s active resources as host batches unless they are queued
-    already (a resumed run), then wait until every batch has finished, showing ``bar``
-    (resources checked) and keeping the run lock's heartbeat. Returns what the workers did."""
+async def check_on_workers(db: Database, run_id: int, batch_size: int, log: Log,
+                           bar: Bar) -> FleetCheck:
+    """Queue run ``run_id``'s active resources as host batches of up to ``batch_size`` unless
+    they are queued already (a resumed run), then wait until every batch has finished,
+    showing ``bar`` (resources checked) and keeping the run lock's heartbeat. Returns what the
+    workers did."""
     async with make_app(db.url).open_async() as app:
         def batches() -> list[HostBatch]:
             targets = queries.active_targets(db)
-            return plan_batches(run_id, [(t.resource_id, t.url) for t in targets])
+            return plan_batches(run_id, [(t.resource_id, t.url) for t in targets], batch_size)
 
         queued, progress = await start_or_resume(app, run_id, batches)
         planned = await planned_resources(app, run_id)

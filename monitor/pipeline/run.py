@@ -162,7 +162,8 @@ async def _check_on_workers(db: Database, settings: Settings, policy: HealthPoli
     unchecked (their states stay as they were)."""
     from monitor.pipeline import fleet
 
-    done = await fleet.check_on_workers(db, run_id, log, _progress_bar)
+    done = await fleet.check_on_workers(db, run_id, settings["distributed.batch_size"], log,
+                                        _progress_bar)
     notes = queries.run_note_lines(db, run_id) + [n for n in [done.note()] if n]
     stored = results.StoredChecks(db, run_id)
     degraded, hosts, unreachable = is_degraded(((c.host, c.outcome) for c in stored), policy)
