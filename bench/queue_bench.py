@@ -1,6 +1,6 @@
 """Queue engines for distributed runs, measured: procrastinate vs pgqueuer on PostgreSQL.
 
-    python bench/queue_bench.py --db postgresql+psycopg://postgres@127.0.0.1:5432/h_dist
+    python bench/queue_bench.py --db postgresql+psycopg://postgres@127.0.0.1:5432/DBNAME
         [--engines procrastinate,pgqueuer] [--enqueue 500,5000] [--workers 1,2,4]
         [--jobs 2000] [--kill]
 
@@ -39,10 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from monitor.distributed.queue import (  # noqa: E402
     CHECK_QUEUE,
     TASK_NAME,
-    conninfo,
     install_schema,
     make_app,
 )
+from monitor.store.db import libpq_conninfo as conninfo  # noqa: E402
 
 CONCURRENCY = 4
 READY_CPU: dict[int, float] = {}  # worker pid -> its CPU seconds when it said ready
@@ -78,7 +78,7 @@ def pc_jobs(n: int, locks: int | None) -> list:
 
     return [Job(id=None, queue=CHECK_QUEUE, task_name=TASK_NAME, queueing_lock=None,
                 lock=f"host:{i if locks is None else i % locks}",
-                task_kwargs={"run_id": 1, "host": f"h{i}", "resource_ids": [], "index": 0})
+                task_kwargs={"run_id": 1, "group": f"h{i}", "resource_ids": [], "index": 0})
             for i in range(n)]
 
 

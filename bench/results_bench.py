@@ -1,18 +1,20 @@
 """What idempotent result writes cost: 10,000 check_results rows, in batches of 200 (as the
 pipeline writes them), on SQLite and PostgreSQL.
 
-    python bench/results_bench.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/h_dist]
-        [--rows 10000] [--repeat 3]
+    python bench/results_bench.py [--pg URL (default $BENCH_PG_URL)] [--rows 10000]
+        [--repeat 3]
 
-Per backend, each on a fresh run of one store: plain INSERT without the unique index (today),
-plain INSERT with the unique (run_id, resource_id) index, ``write_once`` (INSERT ... ON
-CONFLICT DO NOTHING RETURNING) first time, and ``write_once`` again (a retried run: every row
-conflicts). Median of ``--repeat`` runs. PostgreSQL runs in a schema of its own, dropped after.
+Per backend, each on a fresh run of one store: plain INSERT without the unique index (before
+migration 0004), plain INSERT with the unique (run_id, resource_id) index,
+``queries.insert_checks`` (INSERT ... ON CONFLICT DO NOTHING RETURNING, what every run writes
+since 0004) first time, and again (a retried batch: every row conflicts). Median of
+``--repeat`` runs. PostgreSQL runs in a schema of its own, dropped after.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -24,17 +26,31 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.catalog import CatalogRow  # noqa: E402
-from monitor.distributed.queue import conninfo  # noqa: E402
-from monitor.distributed.results import UNIQUE_INDEX, ensure_unique_index, write_once  # noqa: E402
 from monitor.store import queries  # noqa: E402
-from monitor.store.db import Database, open_database  # noqa: E402
+from monitor.store.db import Database, libpq_conninfo, open_database  # noqa: E402
+from monitor.store.models import CheckResult  # noqa: E402
+from monitor.vocabulary import Check, Outcome  # noqa: E402
 
 BATCH = 200
+UNIQUE_INDEX = "ux_check_results_run_resource"
+
+
+def insert_results(db: Database, rows: list[dict[str, Any]]) -> None:
+    """Plain INSERT of result rows (how runs wrote before migration 0004)."""
+    with db.session() as s:
+        s.execute(insert(CheckResult), rows)
+
+
+def write_once(db: Database, rows: list[dict[str, Any]]) -> None:
+    """The same rows as Checks through ``queries.insert_checks`` (ON CONFLICT DO NOTHING)."""
+    checks = [Check(r["resource_id"], r["url"], "h", Outcome("ok", None, 200), r["checked_at"],
+                    elapsed_ms=r["elapsed_ms"], content_type=r["content_type"]) for r in rows]
+    queries.insert_checks(db, rows[0]["run_id"], checks)
 
 
 def rows_for(run_id: int, ids: list[int]) -> list[dict[str, Any]]:
@@ -62,21 +78,24 @@ def measure(db: Database, count: int, repeat: int) -> dict[str, float]:
     for _ in range(repeat):
         with db.session() as s:
             s.execute(text(f"DROP INDEX IF EXISTS {UNIQUE_INDEX}"))
-        out.setdefault("plain INSERT, no unique index (today)", []).append(
-            timed(db, ids, queries.insert_results)[0])
-        ensure_unique_index(db)
+        out.setdefault("plain INSERT, no unique index (before 0004)", []).append(
+            timed(db, ids, insert_results)[0])
+        with db.session() as s:
+            s.execute(text(f"CREATE UNIQUE INDEX IF NOT EXISTS {UNIQUE_INDEX} "
+                           "ON check_results (run_id, resource_id)"))
         out.setdefault("plain INSERT, unique index", []).append(
-            timed(db, ids, queries.insert_results)[0])
+            timed(db, ids, insert_results)[0])
         took, run_id = timed(db, ids, write_once)
-        out.setdefault("write_once, first time", []).append(took)
-        out.setdefault("write_once again (all conflict)", []).append(
+        out.setdefault("insert_checks (ON CONFLICT DO NOTHING), first time", []).append(took)
+        out.setdefault("insert_checks again (a retried batch: all conflict)", []).append(
             timed(db, ids, write_once, run_id)[0])
     return {k: statistics.median(v) for k, v in out.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/h_dist")
+    parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", ""),
+                        help="PostgreSQL URL (a database of yours: a schema is made in it)")
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -86,14 +105,14 @@ def main() -> None:
         results["SQLite"] = measure(db, args.rows, args.repeat)
         db.dispose()
     schema = f"rb_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(conninfo(args.pg), autocommit=True) as conn:
+    with psycopg.connect(libpq_conninfo(args.pg), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
         db = open_database(f"{args.pg}?options=-csearch_path%3D{schema}")
         results["PostgreSQL"] = measure(db, args.rows, args.repeat)
         db.dispose()
     finally:
-        with psycopg.connect(conninfo(args.pg), autocommit=True) as conn:
+        with psycopg.connect(libpq_conninfo(args.pg), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     print(f"| {args.rows:,} rows in batches of {BATCH} | " + " | ".join(results) + " |")
     print("|---|" + "---|" * len(results))
