@@ -72,9 +72,9 @@ def page(text: str) -> bytes:
 
 
 def build_web(web: SimWeb, counts: PerHost) -> list[str]:
-    """Three big hosts (25 pages each: three locked batches), twelve small ones (a page, a 404;
-    one has a 301 -> 302 chain (moved to the 301's target), one a cookie redirect to itself), three arXiv papers (one
-    unknown) through the batched API, and the Wayback Machine."""
+    """Three big hosts (25 pages each: three locked batches), twelve small ones (a page, a
+    404; one has a 301 -> 302 chain, moved to the 301's target; one a cookie redirect to
+    itself), three arXiv papers (one unknown) through the batched API, the Wayback Machine."""
     urls = []
     for b in range(3):
         host = f"big{b}.example"
