@@ -283,3 +283,6 @@ def test_distributed_needs_postgresql_exit_3(tmp_path: Path) -> None:
         result = monitor(url, None, *args)
         assert result.exit_code == 3 and "need PostgreSQL" in result.output, result.output
     assert not sqlite3.connect(tmp_path / "m.db").execute("SELECT * FROM runs").fetchall()
+    for limit in ("--per-host", "--concurrency"):  # the workers' own settings apply
+        result = monitor(url, None, "run", "--distributed", limit, "2")
+        assert result.exit_code == 3 and "do not apply to --distributed" in result.output

@@ -2,7 +2,8 @@
 
 Commands live beside their area: :mod:`monitor.cli.runs` (check, run, report, status, runs),
 :mod:`monitor.cli.catalog`, :mod:`monitor.cli.watch` (arxiv, suggestions), :mod:`monitor.cli.ack`,
-:mod:`monitor.cli.service` (schedule, serve). This module is the group and its error handling.
+:mod:`monitor.cli.service` (schedule, serve, worker). This module is the group and its error
+handling.
 
 Exit codes: 0 done; 1 the job failed; 2 ``--fail-on`` matched; 3 bad configuration or catalog;
 75 another run holds the run lock.

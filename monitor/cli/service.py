@@ -104,7 +104,6 @@ def worker(ctx: Context, concurrency: int | None, connect_to: tuple[str, ...],
     batches finish for --graceful seconds, hand back the rest; a second signal kills.
     """
     from monitor.cli.context import apply_http
-    from monitor.distributed import WorkerOptions
     from monitor.errors import ConfigError
     from monitor.store.db import libpq_conninfo
 
@@ -113,6 +112,7 @@ def worker(ctx: Context, concurrency: int | None, connect_to: tuple[str, ...],
     apply_http(ctx.settings, None, connect_to, ca_bundle, None, None)
     libpq_conninfo(ctx.db_url)  # exit 3 on SQLite, before opening anything
     try:
+        from monitor.distributed import WorkerOptions
         from monitor.pipeline.worker import work
     except ImportError as err:
         raise ConfigError(f"monitor worker needs the task queue: pip install "
