@@ -109,7 +109,7 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture
 def setup(simweb: SimWeb, tmp_path: Path) -> tuple[Path, Path, PerHost, FakeArxivIds]:
     """``(config, catalog, counts, arxiv)`` for a run of :func:`build_web`."""
-    counts = PerHost(delay=0.15)
+    counts = PerHost(delay=0.3)  # a big host's batch of 10 takes 1.5 s: killed mid-batch
     urls = build_web(simweb, counts)
     arxiv = FakeArxivIds({"2104.12255": (2, "Zero", None), "1706.03762": (5, "Attention", None)})
     simweb.route("127.0.0.1", "/api/query", arxiv)

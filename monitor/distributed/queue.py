@@ -20,6 +20,7 @@ from typing import Any
 import procrastinate
 from procrastinate.schema import SchemaManager
 
+from monitor.errors import DatabaseError
 from monitor.store.db import libpq_conninfo
 
 QUEUE_SCHEMA = "monitor_queue"
@@ -52,11 +53,15 @@ async def install_schema(url: str, schema: str = QUEUE_SCHEMA) -> str:
     One transaction under an advisory lock, so concurrent first starts are safe. The installed
     procrastinate version is kept as the schema's comment; an upgrade applies procrastinate's
     shipped migrations newer than it, in order (:func:`pending_migrations`). Raises
-    ConfigError for a database other than PostgreSQL, psycopg.Error when it cannot be reached.
+    ConfigError for a database other than PostgreSQL, DatabaseError when it cannot be reached.
     """
     import psycopg
 
-    async with await psycopg.AsyncConnection.connect(libpq_conninfo(url)) as conn:
+    try:
+        conn = await psycopg.AsyncConnection.connect(libpq_conninfo(url), connect_timeout=30)
+    except psycopg.OperationalError as err:
+        raise DatabaseError(f"database unreachable: {err}") from err
+    async with conn:
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (INSTALL_LOCK,))
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')  # type: ignore[arg-type]
         await conn.execute(f'SET LOCAL search_path TO "{schema}"')  # type: ignore[arg-type]

@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 def work(db: Database, settings: Settings, options: WorkerOptions) -> None:
     """Run this process as a worker until SIGTERM or SIGINT (a second one kills).
 
-    Raises ConfigError for a database other than PostgreSQL, psycopg.Error when it cannot be
-    reached.
+    Raises ConfigError for a database other than PostgreSQL, DatabaseError when it cannot be
+    reached at start.
     """
     asyncio.run(_work(db, settings, options))
 
