@@ -168,6 +168,10 @@ async def test_enqueue_is_all_or_none_and_a_restarted_coordinator_finds_its_run(
     assert (await run_progress(queue.app, 6)).total == 0  # another run: nothing
     assert await coordinator.cancel_run(queue.app, 5) == 50
     assert len(await coordinator.unfinished_resources(queue.app, 5)) == 500
+    assert await coordinator.queued_runs(queue.app, [7, 6, 5]) == [5]
+    await coordinator.start_or_resume(queue.app, 6, lambda: [batch(6, "h.example", range(3))])
+    assert await coordinator.purge_runs(queue.app, keep=[6]) == 50  # run 5 ended: its jobs go
+    assert await coordinator.queued_runs(queue.app, [6, 5]) == [6]
 
 
 # ---------------------------------------------------------------- workers

@@ -21,6 +21,7 @@ Importing it needs the ``distributed`` extra (procrastinate).
 from monitor.distributed.coordinator import (
     cancel_run,
     planned_resources,
+    purge_runs,
     queued_runs,
     start_or_resume,
     unfinished_resources,
@@ -32,5 +33,5 @@ from monitor.distributed.worker import WorkerOptions, retry_stalled, run_worker
 
 __all__ = ["BatchChecker", "HostBatch", "RunProgress", "WorkerOptions", "add_check_task",
            "cancel_run", "enqueue", "install_schema", "make_app", "plan_batches",
-           "planned_resources", "queued_runs", "retry_stalled", "run_progress", "run_worker",
-           "start_or_resume", "unfinished_resources", "wait_for_run"]
+           "planned_resources", "purge_runs", "queued_runs", "retry_stalled", "run_progress",
+           "run_worker", "start_or_resume", "unfinished_resources", "wait_for_run"]

@@ -41,6 +41,17 @@ async def queued_runs(app: procrastinate.App, run_ids: Iterable[int]) -> list[in
     return [i for i in ids if i in found]
 
 
+async def purge_runs(app: procrastinate.App, keep: Iterable[int]) -> int:
+    """Delete the batch jobs (and their events) of every run but ``keep`` (the runs still
+    ``running``), except jobs some worker runs right now; returns how many. The coordinator
+    does this at each start, so the queue holds about one run's jobs."""
+    rows = await app.connector.execute_query_all_async(
+        "DELETE FROM procrastinate_jobs WHERE task_name = %(task)s AND status <> 'doing' "
+        "AND NOT (args->>'run_id')::int = ANY(%(keep)s) RETURNING id",
+        task=TASK_NAME, keep=[int(i) for i in keep])
+    return len(rows)
+
+
 async def start_or_resume(app: procrastinate.App, run_id: int,
                           batches: Callable[[], list[HostBatch]]) -> tuple[bool, RunProgress]:
     """Queue ``batches()`` for ``run_id`` unless already queued; returns ``(queued_now,

@@ -30,6 +30,7 @@ from monitor.distributed import (
     make_app,
     plan_batches,
     planned_resources,
+    purge_runs,
     queued_runs,
     start_or_resume,
     unfinished_resources,
@@ -64,14 +65,14 @@ class FleetCheck:
 
 def resumable_run(db: Database) -> int | None:
     """The newest ``running`` run whose batches are in the queue (its coordinator died), or
-    None. Installs the queue's schema first (a no-op when current)."""
+    None. Installs the queue's schema first (a no-op when current) and deletes the jobs of
+    runs that ended (:func:`monitor.distributed.purge_runs`)."""
     running = queries.running_runs(db)
 
     async def find() -> int | None:
         await install_schema(db.url)
-        if not running:
-            return None
         async with make_app(db.url).open_async() as app:
+            await purge_runs(app, keep=running)
             found = await queued_runs(app, running)
         return found[0] if found else None
 
