@@ -6,7 +6,7 @@ the baseline.
     python bench/distributed.py [--size 10000] [--workers 0,1,2,4] [--json PATH]
 
 ``0`` workers is the local run. Each measure gets a fresh PostgreSQL database
-(``bench_dist_N`` on the server of ``BENCH_PG_URL``, default the local ``postgres`` database's
+(``bench_dist_N`` on the server of ``BENCH_PG_URL``, default the local
 server; dropped after) and the same web (its counters reset). Settings as
 ``bench/crawl.py``: ``http.concurrency`` 100, ``http.per_host`` 4, every worker 25 host batches
 at once (100 / 4), ``distributed.batch_size`` 150. The workers are started, migrated and
