@@ -107,6 +107,10 @@ async def queue() -> AsyncIterator[Queue]:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+async def _at_least(queue: Queue, sql: str, count: int) -> bool:
+    return (await queue.rows(sql))[0][0] >= count
+
+
 def batch(run_id: int, group: str, ids: range, index: int = 0) -> jobs.HostBatch:
     return jobs.HostBatch(run_id, group, tuple(ids), index)
 
@@ -183,9 +187,12 @@ async def test_two_workers_never_run_two_batches_of_one_host_at_once(queue: Queu
                                 + [(100 + i, f"https://small{i}.example/") for i in range(8)],
                                 batch_size=4)
     assert sum(b.group is None for b in planned) == 2
-    await jobs.enqueue(queue.app, planned)
     for _ in range(2):
         queue.worker("--hold", "0.15", "--concurrency", "4")
+    # Both workers up before the jobs (on a loaded machine the first could take them all).
+    await poll(lambda: _at_least(queue, "SELECT count(*) FROM procrastinate_workers", 2),
+               "both workers to start")
+    await jobs.enqueue(queue.app, planned)
     done = await coordinator.wait_for_run(queue.app, 1, poll_seconds=0.1, timeout=DEADLINE)
     assert done.counts == {"succeeded": len(planned)}
     log = await queue.rows("SELECT coalesce(grp, 'mixed' || id), idx, pid, started, ended "
