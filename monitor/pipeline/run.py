@@ -12,6 +12,12 @@ change only in the one transaction at the end (:func:`monitor.store.apply.apply_
 or SIGTERM before it leaves every state as it was and marks the run ``aborted``; the next start
 marks a run left ``running`` by a SIGKILL aborted too. Fingerprints written mid-run count only
 once their run is ``complete`` (:mod:`monitor.store.fingerprints`).
+
+A distributed run (``--distributed``, SPEC §14) changes only the check stage: ``[site prepare]
+-> ... -> store`` runs on ``monitor worker`` processes, host batch by host batch, while this
+process waits (:mod:`monitor.pipeline.fleet`); the health stage then reads the run's checks
+back from the store (:class:`monitor.store.results.StoredChecks`). Its coordinator killed, the
+run stays ``running`` and the next ``--distributed`` start waits for it again.
 """
 
 from __future__ import annotations
