@@ -11,7 +11,8 @@ from 20-200 ms (slow pages: 1-2 s), and a body picked from a few dozen realistic
 of 20-100 KB (mean about 40 KB) with navigation, inline styles and scripts. Pages carry
 ``ETag`` and ``Last-Modified`` and answer ``304`` to a matching conditional request.
 ``127.0.0.1:PORT/`` serves an index page linking every URL (the start page for crawlers);
-``/__stats`` returns the counters as JSON and ``/__reset`` zeroes them.
+``/__stats`` returns the counters as JSON (``peak_per_host``: the most requests one host was
+answering at once) and ``/__reset`` zeroes them.
 
 Run as a script (``python bench/webgen.py --size 10000 --hosts 500``): it prints one JSON line
 ``{"port": P}`` once every address listens, and serves until SIGTERM/SIGINT.
@@ -198,6 +199,7 @@ class Web:
         self.articles = [article(n, plan.seed) for n in range(ARTICLES)]
         self.stats: Counter[str] = Counter()
         self._index: bytes | None = None
+        self._in_flight: Counter[str] = Counter()  # requests being answered, per host address
 
     def etag(self, i: int) -> str:
         digest = hashlib.blake2b(self.articles[self.plan.article[i]], digest_size=6).hexdigest()
@@ -210,7 +212,12 @@ class Web:
             return self._control(request)
         self.stats["requests"] += 1
         self.stats[f"method_{request.method}"] += 1
-        resp = await self._answer(request, local)
+        self._in_flight[local] += 1
+        self.stats["peak_per_host"] = max(self.stats["peak_per_host"], self._in_flight[local])
+        try:
+            resp = await self._answer(request, local)
+        finally:
+            self._in_flight[local] -= 1
         self.stats[f"status_{resp.status}"] += 1
         if request.method != "HEAD" and resp.body is not None:
             self.stats["body_bytes"] += len(resp.body)  # type: ignore[arg-type]

@@ -108,6 +108,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("notify.github", "api_url", "https://api.github.com",
             "GitHub REST API root (GitHub Enterprise: https://HOST/api/v3)"),
     Setting("notify.github", "label", "monitor", "label that marks the rolling issue"),
+    Setting("distributed", "batch_size", 150,
+            "resources per host batch of a distributed run (run --distributed)", 1, 100_000),
     Setting("schedule", "cron", "0 3 * * *", "crontab expression of the nightly run"),
     Setting("schedule", "timezone", "UTC", "time zone of the cron expression"),
     Setting("serve", "host", "127.0.0.1", "address the web UI binds to"),

@@ -16,7 +16,8 @@ from monitor.config import cron_trigger
 from tests.service_helpers import ROOT, register_commands
 
 DEPLOY = ROOT / "docs" / "deploy"
-UNITS = ("monitor-run.service", "monitor-run.timer", "monitor-serve.service")
+UNITS = ("monitor-run.service", "monitor-run.timer", "monitor-serve.service",
+         "monitor-worker.service")
 INSTALLED = "/srv/monitor/.venv/bin/monitor"
 
 
@@ -37,7 +38,7 @@ def assert_monitor_command(argv: list[str]) -> None:
 
 
 def test_systemd_service_and_timer_have_the_required_keys() -> None:
-    run, timer, serve = (unit(n) for n in UNITS)
+    run, timer, serve = (unit(n) for n in UNITS[:3])
     assert run["Service"]["Type"] == "oneshot" and run["Unit"]["Description"]
     assert_monitor_command(shlex.split(run["Service"]["ExecStart"]))
     assert shlex.split(run["Service"]["ExecStart"])[1:] == ["run"]
@@ -50,6 +51,18 @@ def test_systemd_service_and_timer_have_the_required_keys() -> None:
     assert_monitor_command(argv)
     assert argv[1] == "serve" and argv[argv.index("--host") + 1] == "127.0.0.1"
     assert serve["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_systemd_worker_unit_restarts_and_outlasts_its_grace_period() -> None:
+    worker = unit("monitor-worker.service")
+    service = worker["Service"]
+    argv = shlex.split(service["ExecStart"])
+    assert_monitor_command(argv)
+    assert argv[1] == "worker" and service["Type"] == "simple"
+    assert service["Restart"] == "always" and service["KillSignal"] == "SIGTERM"
+    graceful = float(argv[argv.index("--graceful") + 1])
+    assert float(service["TimeoutStopSec"]) > graceful  # SIGKILL only after the hand-back
+    assert worker["Install"]["WantedBy"] == "multi-user.target"
 
 
 def test_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:

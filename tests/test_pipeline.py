@@ -328,23 +328,28 @@ def test_result_batches_written_by_the_writer_thread_and_its_errors_surface(db) 
     from monitor.store.models import CheckResult
     from monitor.vocabulary import Check, Outcome
 
-    url = "https://site.test/"
-    queries.sync_catalog(db, [CatalogRow(url, url, "T", "S", "", "site", "", "", "", {}, 2)])
+    urls = [f"https://site.test/{n}" for n in range(3)]
+    queries.sync_catalog(db, [CatalogRow(u, u, "T", "S", "", "site", "", "", "", {}, 2)
+                              for u in urls])
     run_id = queries.start_run(db, "check", os.getpid())
-    resource_id = queries.active_targets(db)[0].resource_id
+    ids = [t.resource_id for t in queries.active_targets(db)]
+    url = urls[0]
 
     def row(rid: int) -> Check:
         return Check(rid, url, "site.test", Outcome("ok", None, 200), utcnow(), elapsed_ms=1)
 
     with ThreadPoolExecutor(1) as writer:
         sink = ResultSink(db, run_id, writer)
-        for _ in range(3):
-            sink.buffer = [row(resource_id)]
+        for rid in ids:
+            sink.buffer = [row(rid)]
             sink._send()  # noqa: SLF001 - what add() does once a batch is full
+        sink.buffer = [row(ids[0])]  # checked again in this run: written once (idempotent)
+        sink._send()  # noqa: SLF001
         sink.flush()
         with db.session() as s:
             assert len(s.scalars(select(CheckResult)).all()) == 3
-        sink.buffer = [row(resource_id + 1000)]  # no such resource: the insert fails
+        assert sink.written == 3
+        sink.buffer = [row(max(ids) + 1000)]  # no such resource: the insert fails
         sink._send()  # noqa: SLF001
         with pytest.raises(Exception, match="(?i)foreign key"):
             sink.flush()

@@ -2,8 +2,8 @@
 
 Commands live beside their area: :mod:`monitor.cli.runs` (check, run, report, status, runs),
 :mod:`monitor.cli.catalog`, :mod:`monitor.cli.watch` (arxiv, suggestions), :mod:`monitor.cli.ack`,
-:mod:`monitor.cli.fix` (fix), :mod:`monitor.cli.service` (schedule, serve). This module is the
-group and its error handling.
+:mod:`monitor.cli.fix` (fix), :mod:`monitor.cli.service` (schedule, serve, worker). This
+module is the group and its error handling.
 
 Exit codes: 0 done; 1 the job failed; 2 ``--fail-on`` matched; 3 bad configuration or catalog;
 75 another run holds the run lock.
@@ -56,6 +56,12 @@ class MonitorGroup(click.Group):
             sys.exit(0)
 
 
+SELF_STOPPING = frozenset({"worker"})
+"""Commands that handle SIGTERM themselves (procrastinate's worker: stop claiming, finish or
+hand back; it restores the handler it found on the first signal, so a raising one would cut
+the graceful stop short)."""
+
+
 @click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="monitor")
 @click.option("--db", "db", metavar="URL", envvar="MONITOR_DB",
@@ -66,7 +72,8 @@ class MonitorGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, db: str | None, config: str | None) -> None:
     """Link-health and freshness monitoring for curated reading lists."""
-    exit_on_sigterm()
+    if ctx.invoked_subcommand not in SELF_STOPPING:
+        exit_on_sigterm()
     ctx.obj = Context(config, db)
     ctx.call_on_close(lambda: ctx.obj._db and ctx.obj._db.dispose())
 
@@ -89,7 +96,7 @@ def _register() -> None:
 
     for command in (runs.check, runs.run, runs.report, runs.status, runs.runs, history.history,
                     catalog.catalog, ack.ack, watch.arxiv, watch.suggestions, notify.notify,
-                    fix.fix, service.schedule, service.serve):
+                    fix.fix, service.schedule, service.serve, service.worker):
         main.add_command(command)
 
 

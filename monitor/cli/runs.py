@@ -17,34 +17,55 @@ from monitor.cli.context import (
 )
 from monitor.vocabulary import STATES
 
+DISTRIBUTED_HELP = ("Let `monitor worker` processes check the links (PostgreSQL only): queue "
+                    "host batches, wait for them, then finish the run here. Started again "
+                    "while a distributed run is left running, wait for that run.")
+
+
+def refuse_local_limits(distributed: bool, concurrency: int | None,
+                        per_host: int | None) -> None:
+    """``--concurrency``/``--per-host`` limit this process's requests: with ``--distributed``
+    the workers send them, under their own settings (exit 3 rather than ignore them)."""
+    if distributed and (concurrency or per_host):
+        raise click.UsageError("--concurrency and --per-host do not apply to --distributed: "
+                               "the workers' own http.concurrency and http.per_host do "
+                               "(monitor worker --concurrency sets its batches at once)")
+
 
 @click.command()
 @http_options
+@click.option("--distributed", is_flag=True, help=DISTRIBUTED_HELP)
 @pass_ctx
 def check(ctx: Context, catalog: str | None, connect_to: tuple[str, ...], ca_bundle: str | None,
-          concurrency: int | None, per_host: int | None, fail_on: str | None) -> None:
+          concurrency: int | None, per_host: int | None, fail_on: str | None,
+          distributed: bool) -> None:
     """Sync the catalog into the database and check every active link once."""
     from monitor.pipeline.run import run_once
 
     states = fail_on_states(fail_on)
+    refuse_local_limits(distributed, concurrency, per_host)
     apply_http(ctx.settings, catalog, connect_to, ca_bundle, concurrency, per_host)
-    run_once(ctx.db, ctx.settings, command="check", watch=False, report=False, log=click.echo)
+    run_once(ctx.db, ctx.settings, command="check", watch=False, report=False, log=click.echo,
+             distributed=distributed)
     exit_fail_on(ctx, states)
 
 
 @click.command()
 @http_options
 @click.option("--skip-arxiv", is_flag=True, help="Do not watch arXiv in this run.")
+@click.option("--distributed", is_flag=True, help=DISTRIBUTED_HELP)
 @pass_ctx
 def run(ctx: Context, catalog: str | None, connect_to: tuple[str, ...], ca_bundle: str | None,
         concurrency: int | None, per_host: int | None, fail_on: str | None,
-        skip_arxiv: bool) -> None:
+        skip_arxiv: bool, distributed: bool) -> None:
     """The nightly job: sync the catalog, check every link, watch arXiv, render reports."""
     from monitor.pipeline.run import run_once
 
     states = fail_on_states(fail_on)
+    refuse_local_limits(distributed, concurrency, per_host)
     apply_http(ctx.settings, catalog, connect_to, ca_bundle, concurrency, per_host)
-    run_once(ctx.db, ctx.settings, command="run", watch=not skip_arxiv, log=click.echo)
+    run_once(ctx.db, ctx.settings, command="run", watch=not skip_arxiv, log=click.echo,
+             distributed=distributed)
     exit_fail_on(ctx, states)
 
 

@@ -6,25 +6,30 @@ applies, else a generic fetch, :func:`~monitor.classify.classify` and, for an ``
 it says about the content (:mod:`monitor.classify.content`). It returns one
 :class:`~monitor.vocabulary.Check`. :func:`crawl` runs ``concurrency`` workers over the targets
 (interleaved by host) and gives each check to a :class:`ResultSink`, which writes them in
-batches from a writer thread, so a killed run keeps what it checked.
+batches from a writer thread, so a killed run keeps what it checked. :func:`check_resources`
+is the crawl of one host batch of a distributed run, as a worker runs it (issue 17).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from urllib.parse import urlsplit
 
+from monitor import sites
 from monitor.classify import anchors, classify
 from monitor.classify import content as observe
+from monitor.config import Settings
 from monitor.fetch import Fetcher
 from monitor.pipeline.pool import FingerprintBatches, fingerprint_pool
 from monitor.sites import ProbeContext, site_for
-from monitor.store import lock, queries
+from monitor.sites.base import ArxivLookup
+from monitor.store import fingerprints, lock, queries, results
 from monitor.store.db import Database
 from monitor.store.models import utcnow
 from monitor.vocabulary import Check, FetchResult, Latest, Outcome, Target
@@ -124,8 +129,10 @@ class ResultSink:
     in memory, and a failed write raises from the next ``add`` or ``flush``.
     """
 
-    def __init__(self, db: Database, run_id: int, writer: Executor | None = None) -> None:
-        self.db, self.run_id = db, run_id
+    def __init__(self, db: Database, run_id: int, writer: Executor | None = None, *,
+                 heartbeat: bool = True) -> None:
+        self.db, self.run_id, self.heartbeat = db, run_id, heartbeat
+        self.written = 0  # result rows written (a retried batch skips those already there)
         self.buffer: list[Check] = []
         self.last = time.monotonic()
         self.checked: list[Check] = []
@@ -173,10 +180,12 @@ class ResultSink:
         self._pending.append(self._writer.submit(self._write, batch))
 
     def _write(self, batch: list[Check]) -> None:
-        """One batch: the results and new fingerprints; the run lock's heartbeat."""
+        """One batch: the results and new fingerprints; the run lock's heartbeat (unless this
+        is a worker of a distributed run: its coordinator holds the lock)."""
         if batch:
-            queries.insert_checks(self.db, self.run_id, batch)
-        lock.heartbeat(self.db)
+            self.written += queries.insert_checks(self.db, self.run_id, batch)
+        if self.heartbeat:
+            lock.heartbeat(self.db)
 
 
 async def crawl(targets: list[Target], fetcher: Fetcher, ctx: ProbeContext, sink: ResultSink,
@@ -207,3 +216,43 @@ async def crawl(targets: list[Target], fetcher: Fetcher, ctx: ProbeContext, sink
             pool.shutdown(wait=True, cancel_futures=True)
     sink.flush()
 
+
+
+def probe_context(settings: Settings) -> ProbeContext:
+    """A fresh :class:`ProbeContext` for one crawl (a run, or one host batch of a distributed
+    run): the generic classifier and the arXiv API client of the arXiv site's batch query; its
+    ``fetcher`` is set once the crawl's fetcher is open."""
+    return ProbeContext(None, settings, classify, functools.partial(_arxiv_client, settings))
+
+
+def _arxiv_client(settings: Settings, size: int) -> ArxivLookup:
+    """The arXiv API client of the arXiv site's batch query (imports the ``arxiv`` package
+    only for catalogs that have papers)."""
+    from monitor.fetch.arxiv_api import make_client
+
+    return make_client(settings, page_size=size)
+
+
+async def check_resources(db: Database, ctx: ProbeContext, run_id: int,
+                          resource_ids: Sequence[int], writer: Executor | None = None) -> int:
+    """Check the active resources among ``resource_ids`` for run ``run_id`` as a local run
+    checks them (a host batch of a distributed run, on a worker): the sites' batch step
+    (:func:`monitor.sites.prepare`, e.g. one arXiv ``id_list`` query) on these targets, then
+    fetch or probe, classify and fingerprint through ``ctx.fetcher`` (its limits), each result
+    written once per (run, resource) with its new fingerprint.
+
+    Resources that already have a result in the run (an earlier try of the batch, by a worker
+    that died) are skipped; so are inactive ones. Database reads and the sites' batch step
+    (blocking HTTP) run in threads, so the event loop keeps serving the worker's other
+    batches and its heartbeat. Returns how many results it wrote. Notes of the sites
+    ("GitHub API rate limit reached") are left in ``ctx.notes``.
+    """
+    done = await asyncio.to_thread(results.already_checked, db, run_id, resource_ids)
+    todo = [rid for rid in resource_ids if rid not in done]
+    targets = await asyncio.to_thread(queries.active_targets, db, todo)
+    latest = await asyncio.to_thread(fingerprints.latest_map, db, todo)
+    await asyncio.to_thread(sites.prepare, targets, ctx.settings, ctx)
+    sink = ResultSink(db, run_id, writer, heartbeat=False)
+    assert ctx.fetcher is not None
+    await crawl(targets, ctx.fetcher, ctx, sink, latest=latest)  # type: ignore[arg-type]
+    return sink.written

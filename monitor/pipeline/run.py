@@ -12,36 +12,40 @@ change only in the one transaction at the end (:func:`monitor.store.apply.apply_
 or SIGTERM before it leaves every state as it was and marks the run ``aborted``; the next start
 marks a run left ``running`` by a SIGKILL aborted too. Fingerprints written mid-run count only
 once their run is ``complete`` (:mod:`monitor.store.fingerprints`).
+
+A distributed run (``--distributed``, SPEC §14) changes only the check stage: ``[site prepare]
+-> ... -> store`` runs on ``monitor worker`` processes, host batch by host batch, while this
+process waits (:mod:`monitor.pipeline.fleet`); the health stage then reads the run's checks
+back from the store (:class:`monitor.store.results.StoredChecks`). Its coordinator killed, the
+run stays ``running`` and the next ``--distributed`` start waits for it again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from types import ModuleType
 
 from monitor import sites
 from monitor.catalog import CatalogProblem
 from monitor.catalog.sources import catalog_rows
-from monitor.classify import classify
 from monitor.config import Settings
-from monitor.errors import MonitorError
+from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher, FetchOptions
 from monitor.health import HealthPolicy, is_degraded
-from monitor.pipeline.crawl import ResultSink, crawl
+from monitor.pipeline.crawl import ResultSink, crawl, probe_context
 from monitor.pipeline.outputs import write_reports
 from monitor.report import ReportData
-from monitor.sites import ProbeContext, wayback
-from monitor.sites.base import ArxivLookup
-from monitor.store import fingerprints, lock, queries, states
+from monitor.sites import wayback
+from monitor.store import fingerprints, lock, queries, results, states
 from monitor.store.apply import RunVerdict, apply_run
-from monitor.store.db import Database
+from monitor.store.db import Database, libpq_conninfo
 from monitor.vocabulary import COUNT_ORDER, Check, Target
 
 Log = Callable[[str], None]
@@ -77,35 +81,56 @@ class CheckSummary:
 
 def run_once(db: Database, settings: Settings, *, command: str = "run", watch: bool = True,
              report: bool = True, log: Log = print,
-             on_problem: Callable[[CatalogProblem], None] | None = None) -> CheckSummary:
+             on_problem: Callable[[CatalogProblem], None] | None = None,
+             distributed: bool = False) -> CheckSummary:
     """One run: sync the catalog and check every active resource (``check``), then, for the
     nightly job (``run``), watch arXiv and write the reports. ``log`` gets one line per stage.
     The catalog is ``catalog.path``, or with ``catalog.sources`` the sources extracted again
     (:func:`monitor.catalog.sources.catalog_rows`).
 
+    ``distributed``: the check stage is done by ``monitor worker`` processes (SPEC §14): the
+    targets go to the queue as host batches and this process waits for them
+    (:mod:`monitor.pipeline.fleet`), or waits again for a distributed run whose coordinator
+    died; every other stage is the same.
+
     Raises CatalogError (exit 3) for an unreadable catalog, ConfigError (exit 3) for a source
-    pattern that matches nothing, RunLocked (exit 75) when another run holds the lock,
-    DatabaseError when the database goes away.
+    pattern that matches nothing or a distributed run without PostgreSQL or procrastinate,
+    RunLocked (exit 75) when another run holds the lock, DatabaseError when the database goes
+    away.
     """
     started = time.monotonic()
     policy = HealthPolicy.from_settings(settings)
+    fleet = _fleet(db) if distributed else None
     rows, problems = catalog_rows(settings)                                     # catalog
     for problem in problems:
         (on_problem or _print_problem)(problem)
     with _locked(db):
-        queries.abort_stale_runs(db)
+        resumed = fleet.resumable_run(db) if fleet else None
+        queries.abort_stale_runs(db, keep=resumed)
         queries.sync_catalog(db, rows)
         del rows  # not needed past the sync: free them for the crawl (~500 bytes per row)
-        run_id = queries.start_run(db, command, os.getpid())
-        with _interrupted_marks_aborted(db, run_id) as sink:
-            verdict, snapshots, notes = asyncio.run(                            # fetch, classify
-                _check(db, settings, policy, queries.active_targets(db), sink))
-            events = apply_run(db, run_id, sink.checked, verdict, policy, snapshots)  # health
+        run_id = resumed or queries.start_run(db, command, os.getpid())
+        if resumed:
+            log(f"run {run_id}: resuming the distributed run left running")
+        with _interrupted_marks_aborted(db, run_id, fleet) as sink:
+            checks: Iterable[Check] = sink.checked
+            if fleet is None:
+                verdict, snapshots, notes = asyncio.run(                        # fetch, classify
+                    _check(db, settings, policy, queries.active_targets(db), sink))
+            else:                                                               # ... on workers
+                verdict, snapshots, notes = asyncio.run(
+                    _check_on_workers(db, settings, policy, run_id, log))
+                checks = results.StoredChecks(db, run_id)
+            events = apply_run(db, run_id, checks, verdict, policy, snapshots)  # health
     with db.session() as s:
         counts = queries.state_counts(s)
-    summary = CheckSummary(run_id, verdict.status, len(sink.checked), counts, problems, events,
+    checked, received = len(sink.checked), sink.bytes_received
+    if fleet is not None:
+        checked, received = (results.checked_count(db, run_id),
+                             results.bytes_received(db, run_id))
+    summary = CheckSummary(run_id, verdict.status, checked, counts, problems, events,
                            time.monotonic() - started, verdict.hosts, verdict.unreachable,
-                           sink.bytes_received, notes)
+                           received, notes)
     log(summary.line())
     if watch:
         log(_watch(db, settings, run_id))                                       # arXiv watch
@@ -121,7 +146,7 @@ async def _check(db: Database, settings: Settings, policy: HealthPolicy, targets
                  sink: ResultSink) -> tuple[RunVerdict, dict[int, wayback.Snapshot], list[str]]:
     """Prepare the sites, crawl, decide degraded, ask the Wayback Machine about new failures:
     the run's one event loop. Returns the verdict, the snapshots found and the run's notes."""
-    ctx = ProbeContext(None, settings, classify, functools.partial(_arxiv_client, settings))
+    ctx = probe_context(settings)
     advance, stop = _progress_bar(len(targets))
     try:
         sites.prepare(targets, settings, ctx)
@@ -137,16 +162,42 @@ async def _check(db: Database, settings: Settings, policy: HealthPolicy, targets
     return RunVerdict(degraded, hosts, unreachable, "; ".join(ctx.notes)), snapshots, ctx.notes
 
 
-def _arxiv_client(settings: Settings, size: int) -> ArxivLookup:
-    """The arXiv API client of the arXiv site's batch query (imports the ``arxiv`` package
-    only for catalogs that have papers)."""
-    from monitor.fetch.arxiv_api import make_client
+async def _check_on_workers(db: Database, settings: Settings, policy: HealthPolicy,
+                            run_id: int, log: Log
+                            ) -> tuple[RunVerdict, dict[int, wayback.Snapshot], list[str]]:
+    """The check stage of a distributed run: the workers check the run's host batches
+    (:func:`monitor.pipeline.fleet.check_on_workers`); then, as :func:`_check` does, decide
+    degraded and ask the Wayback Machine about new failures, over the results the workers
+    stored. The notes: the sites' notes the workers added to the run, and the resources left
+    unchecked (their states stay as they were)."""
+    from monitor.pipeline import fleet
 
-    return make_client(settings, page_size=size)
+    done = await fleet.check_on_workers(db, run_id, settings["distributed.batch_size"], log,
+                                        _progress_bar)
+    notes = queries.run_note_lines(db, run_id) + [n for n in [done.note()] if n]
+    stored = results.StoredChecks(db, run_id)
+    degraded, hosts, unreachable = is_degraded(((c.host, c.outcome) for c in stored), policy)
+    snapshots: dict[int, wayback.Snapshot] = {}
+    if not degraded:
+        async with Fetcher(FetchOptions.from_settings(settings)) as fetcher:
+            snapshots = await _replacements(db, fetcher, stored.failing())
+    return RunVerdict(degraded, hosts, unreachable, "; ".join(notes)), snapshots, notes
+
+
+def _fleet(db: Database) -> ModuleType:
+    """The coordinator's side of distributed runs, or ConfigError (exit 3) saying why there
+    can be none: a database other than PostgreSQL, or procrastinate not installed."""
+    libpq_conninfo(db.url)  # ConfigError for SQLite
+    try:
+        from monitor.pipeline import fleet
+    except ImportError as err:
+        raise ConfigError(f"--distributed needs the task queue: pip install "
+                          f"'monitor[distributed]' ({err})") from err
+    return fleet
 
 
 async def _replacements(db: Database, fetcher: Fetcher,
-                        checked: list[Check]) -> dict[int, wayback.Snapshot]:
+                        checked: Iterable[Check]) -> dict[int, wayback.Snapshot]:
     """Ask the Wayback Machine once per resource that becomes failing."""
     needed = states.needing_snapshot(
         db, [(c.resource_id, c.url) for c in checked if c.outcome.outcome == "failing"])
@@ -164,10 +215,12 @@ def _locked(db: Database) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _interrupted_marks_aborted(db: Database, run_id: int) -> Iterator[ResultSink]:
+def _interrupted_marks_aborted(db: Database, run_id: int,
+                               fleet: ModuleType | None = None) -> Iterator[ResultSink]:
     """A result sink with its writer thread; on any exception (SIGTERM, Ctrl-C, crash) the
     results so far are kept and the run is marked ``aborted``; states are not touched, so the
-    database stays as it was before the run."""
+    database stays as it was before the run. A distributed run's batches not yet started are
+    cancelled first (``fleet``: :mod:`monitor.pipeline.fleet`)."""
     writer = ThreadPoolExecutor(1, thread_name_prefix="monitor-writer")
     sink = ResultSink(db, run_id, writer)
     try:
@@ -175,6 +228,9 @@ def _interrupted_marks_aborted(db: Database, run_id: int) -> Iterator[ResultSink
     except BaseException:  # its transaction rolled back: states are as before the run
         try:
             sink.flush()
+            if fleet is not None:
+                with contextlib.suppress(Exception):  # the database may be what failed
+                    fleet.cancel(db, run_id)
         finally:
             queries.mark_aborted(db, run_id, "interrupted")
         raise

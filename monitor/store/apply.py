@@ -15,7 +15,7 @@ A crash before the commit leaves every state as it was before the run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,14 +51,21 @@ class RunVerdict:
         return "degraded" if self.degraded else "complete"
 
 
-def apply_run(db: Database, run_id: int, checks: list[Check], verdict: RunVerdict,
+def apply_run(db: Database, run_id: int, checks: Iterable[Check], verdict: RunVerdict,
               policy: HealthPolicy, snapshots: Mapping[int, Snapshot]) -> int:
     """Apply the run's checks to the states, store its events, close it. Returns the number of
-    events stored."""
+    events stored.
+
+    ``checks``: the crawl's slim checks (a local run), or the run's stored results read back
+    (:class:`monitor.store.results.StoredChecks`, a distributed run); taken ``CHUNK`` at a
+    time, one pass. A resource without a check was not checked in this run: its state stays
+    as it was (never a failure).
+    """
     events: Events = []
+    checked = 0
     with db.session() as s:
-        for start in range(0, len(checks), CHUNK):
-            chunk = checks[start:start + CHUNK]
+        for chunk in _chunks(checks, CHUNK):
+            checked += len(chunk)
             states = queries.load_states(s, (c.resource_id for c in chunk))
             for c in chunk:
                 st = states.get(c.resource_id)
@@ -77,10 +84,21 @@ def apply_run(db: Database, run_id: int, checks: list[Check], verdict: RunVerdic
             for st in states.values():
                 s.expunge(st)
         queries.add_events(s, run_id, events)
-        queries.finish_run(s, run_id, verdict.status, len(checks), verdict.note, verdict.hosts,
+        queries.finish_run(s, run_id, verdict.status, checked, verdict.note, verdict.hosts,
                            verdict.unreachable)
         fingerprints.purge_unfinished(s)
     return len(events)
+
+
+def _chunks(checks: Iterable[Check], size: int) -> Iterator[list[Check]]:
+    chunk: list[Check] = []
+    for check in checks:
+        chunk.append(check)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _apply_health(st: ResourceState, c: Check, policy: HealthPolicy) -> list[EventDraft]:

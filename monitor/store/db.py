@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 """The newest migration's revision. When the database is already there, Alembic (slow to
 import) is not loaded at all; ``tests/test_store.py`` checks this equals Alembic's head."""
 
@@ -63,6 +63,36 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL of this database, password included (for the task queue's own
+        connections, :func:`libpq_conninfo`)."""
+        return self.engine.url.render_as_string(hide_password=False)
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"``, ``"postgresql"``, ... (SQLAlchemy's backend name)."""
+        return self.engine.url.get_backend_name()
+
+
+def libpq_conninfo(url: str) -> str:
+    """The libpq connection URI of a SQLAlchemy PostgreSQL URL, for psycopg connections made
+    outside SQLAlchemy (the task queue of distributed runs): ``postgresql+psycopg://u@h/db``
+    -> ``postgresql://u@h/db`` (query parameters such as ``options`` kept).
+
+    Raises ConfigError for any other database: distributed runs need PostgreSQL.
+    """
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError as err:
+        raise ConfigError(f"bad database URL {url!r}: {err}") from err
+    backend = parsed.get_backend_name()
+    if backend != "postgresql":
+        raise ConfigError(f"distributed runs need PostgreSQL (the workers share the run "
+                          f"through its task queue), not {backend}: set --db / MONITOR_DB / "
+                          "database.url to a postgresql+psycopg:// URL")
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -111,16 +111,28 @@ def counted(run_id: int | None = None) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
-def latest_map(db: Database) -> LatestMap:
-    """The newest counted fingerprint of every resource that has one (a read-only mapping)."""
-    newest = (select(func.max(Fingerprint.id)).where(counted())
-              .group_by(Fingerprint.resource_id).scalar_subquery())
+def latest_map(db: Database, resource_ids: Iterable[int] | None = None) -> LatestMap:
+    """The newest counted fingerprint of every resource that has one (a read-only mapping),
+    or only of those among ``resource_ids`` (a host batch; read ``CHUNK`` ids at a time)."""
+    if resource_ids is None:
+        return LatestMap(_latest_rows(db, None))
+    ids = sorted(resource_ids)
+    return LatestMap(row for start in range(0, len(ids), CHUNK)
+                     for row in _latest_rows(db, ids[start:start + CHUNK]))
+
+
+def _latest_rows(db: Database, ids: list[int] | None
+                 ) -> Iterator[tuple[int, int, str, str | None, str]]:
+    newest = select(func.max(Fingerprint.id)).where(counted())
+    if ids is not None:
+        newest = newest.where(Fingerprint.resource_id.in_(ids))
     stmt = (select(Fingerprint.resource_id, Fingerprint.id, Fingerprint.raw_hash,
                    Fingerprint.text_hash, Fingerprint.extractor_version)
-            .where(Fingerprint.id.in_(newest)).order_by(Fingerprint.resource_id))
+            .where(Fingerprint.id.in_(newest.group_by(Fingerprint.resource_id)
+                                      .scalar_subquery()))
+            .order_by(Fingerprint.resource_id))
     with db.session() as s:
-        return LatestMap((rid, fid, raw, text, version) for rid, fid, raw, text, version
-                         in s.execute(stmt).yield_per(2000))
+        yield from (tuple(row) for row in s.execute(stmt).yield_per(2000))  # type: ignore[misc]
 
 
 def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -146,13 +146,24 @@ class Run(Base):
 
 
 class CheckResult(Base):
-    """One resource checked in one run: the outcome and the whole redirect chain."""
+    """One resource checked in one run: the outcome and the whole redirect chain.
+
+    At most one row per (run, resource) (a unique index: a retried batch of a distributed run
+    writes nothing twice). ``final_url``: the last URL of the chain (None without a redirect);
+    ``outcome_url``: the outcome's ``final_url`` (a moved resource's replacement); ``content``:
+    what the fingerprint said (``new``, ``first``, ``same`` or None); ``anchor``: what the page
+    said of the URL's ``#fragment`` (``found``, ``missing``, ``unknown`` or None); ``page_title``:
+    the page's own title seen by this check. The last four are None in rows written before
+    migration 0004.
+    """
 
     __tablename__ = "check_results"
-    __table_args__ = (Index("ix_check_results_resource_run", "resource_id", "run_id"),)
+    __table_args__ = (Index("ix_check_results_resource_run", "resource_id", "run_id"),
+                      Index("ux_check_results_run_resource", "run_id", "resource_id",
+                            unique=True))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     url: Mapped[str] = mapped_column(Text)
@@ -169,6 +180,10 @@ class CheckResult(Base):
     etag: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_modified: Mapped[str | None] = mapped_column(Text, nullable=True)
     probe: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    content: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    outcome_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    anchor: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    page_title: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Event(Base):

@@ -30,6 +30,7 @@ from monitor.vocabulary import COUNT_ORDER, Check, Target
 
 CATALOG_FIELDS = ("url", "title", "section", "chapter", "kind", "source", "added", "notes")
 SYNC_CHUNK = 2000  # resources read, updated or inserted per statement by sync_catalog
+IDS_CHUNK = 900  # ids per IN (...) list (SQLite's default limit is 999 parameters)
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,9 @@ def _add_new(session: Session, rows: Sequence[CatalogRow], positions: list[int],
                         [{"resource_id": rid, "state": "unknown", "probe": {}} for rid in ids])
 
 
-def active_targets(db: Database) -> list[Target]:
-    """Every active resource in catalog order.
+def active_targets(db: Database, resource_ids: Sequence[int] | None = None) -> list[Target]:
+    """Every active resource in catalog order (or only those among ``resource_ids``: a host
+    batch of a distributed run, read in chunks of ``IDS_CHUNK`` ids).
 
     One small object per resource: slots, ``canonical_url`` shared with ``url`` when equal,
     and one string object per distinct ``kind``, ``state`` and ``Last-Modified`` value.
@@ -140,21 +142,46 @@ def active_targets(db: Database) -> list[Target]:
                    ResourceState.etag, ResourceState.last_modified, ResourceState.state)
             .join(ResourceState, ResourceState.resource_id == Resource.id)
             .where(Resource.active.is_(True)).order_by(Resource.position, Resource.id))
+    if resource_ids is None:
+        statements = [stmt]
+    else:
+        ids = sorted(resource_ids)
+        statements = [stmt.where(Resource.id.in_(ids[start:start + IDS_CHUNK]))
+                      for start in range(0, len(ids), IDS_CHUNK)]
     shared: dict[str | None, str | None] = {}
     out: list[Target] = []
     with db.session() as s:
-        for rid, url, canonical, kind, etag, modified, state in s.execute(stmt).yield_per(2000):
-            out.append(Target(rid, url, url if canonical == url else canonical,
-                              shared.setdefault(kind, kind), etag,
-                              shared.setdefault(modified, modified),
-                              shared.setdefault(state, state)))
+        for one in statements:
+            for rid, url, canonical, kind, etag, modified, state in s.execute(one).yield_per(
+                    2000):
+                out.append(Target(rid, url, url if canonical == url else canonical,
+                                  shared.setdefault(kind, kind), etag,
+                                  shared.setdefault(modified, modified),
+                                  shared.setdefault(state, state)))
     return out
 
 
-def abort_stale_runs(db: Database) -> list[int]:
-    """Mark every ``running`` run aborted (call while holding the run lock). Returns their ids."""
+def running_runs(db: Database) -> list[int]:
+    """Ids of the runs still ``running``, newest first (after a crash, or a distributed run
+    whose coordinator is waiting or was restarted)."""
     with db.session() as s:
-        ids = list(s.scalars(select(Run.id).where(Run.status == "running")))
+        return list(s.scalars(select(Run.id).where(Run.status == "running")
+                              .order_by(Run.id.desc())))
+
+
+def run_is_running(db: Database, run_id: int) -> bool:
+    """Whether run ``run_id`` is still ``running`` (a worker drops the batches of a run that
+    ended: aborted, or applied without them)."""
+    with db.session() as s:
+        return s.scalar(select(Run.status).where(Run.id == run_id)) == "running"
+
+
+def abort_stale_runs(db: Database, keep: int | None = None) -> list[int]:
+    """Mark every ``running`` run aborted but ``keep`` (a distributed run being resumed); call
+    while holding the run lock. Returns their ids."""
+    with db.session() as s:
+        ids = [i for i in s.scalars(select(Run.id).where(Run.status == "running"))
+               if i != keep]
         if ids:
             s.execute(update(Run).where(Run.id.in_(ids))
                       .values(status="aborted", note="interrupted; marked aborted at next start",
@@ -177,11 +204,20 @@ def mark_aborted(db: Database, run_id: int, note: str) -> None:
 
 
 def add_run_note(db: Database, run_id: int, note: str) -> None:
-    """Append a line to a run's note (shown in the report header)."""
+    """Append a line to a run's note (shown in the report header), unless the note already
+    has that line. The row is locked while it is read and written (workers of a distributed
+    run add their notes at once)."""
     with db.session() as s:
-        run = s.get(Run, run_id)
-        if run is not None:
+        run = s.get(Run, run_id, with_for_update=True)
+        if run is not None and note not in (run.note or "").split("\n"):
             run.note = "\n".join(filter(None, [run.note, note]))
+
+
+def run_note_lines(db: Database, run_id: int) -> list[str]:
+    """The lines of run ``run_id``'s note, in order (empty when it has none)."""
+    with db.session() as s:
+        note = s.scalar(select(Run.note).where(Run.id == run_id))
+    return [line for line in (note or "").split("\n") if line]
 
 
 def start_run(db: Database, command: str, pid: int | None = None) -> int:
@@ -216,18 +252,41 @@ def result_row(run_id: int, check: Check) -> dict[str, Any]:
         "etag": None if check.site else check.etag,
         "last_modified": None if check.site else check.last_modified,
         "probe": {"site": check.site, **(check.probe or {})} if check.site else {},
+        "content": check.content, "outcome_url": check.outcome.final_url,
+        "anchor": check.anchor, "page_title": check.title,
     }
 
 
-def insert_checks(db: Database, run_id: int, checks: list[Check]) -> None:
+def _insert_once(db: Database) -> Any:
+    """``INSERT INTO check_results ... ON CONFLICT (run_id, resource_id) DO NOTHING RETURNING
+    resource_id`` in this database's dialect (the unique index of migration 0004)."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(CheckResult).on_conflict_do_nothing(
+        index_elements=["run_id", "resource_id"])
+    return stmt.returning(CheckResult.resource_id)
+
+
+def insert_checks(db: Database, run_id: int, checks: list[Check]) -> int:
     """Write a batch of checks of run ``run_id`` in one transaction: their result rows, then
-    the new fingerprints (which count only once the run is complete)."""
-    prints = [fingerprints.row_values(c.fingerprint, c.resource_id, run_id, c.at)
-              for c in checks if c.fingerprint is not None]
+    the new fingerprints (which count only once the run is complete). Returns how many rows
+    were written.
+
+    Idempotent per (run, resource): a resource that already has a result in the run (a host
+    batch of a distributed run checked again after its worker died) keeps it, and only the
+    rows written now bring their fingerprints. Local and distributed runs write the same way.
+    """
+    if not checks:
+        return 0
     with db.session() as s:
-        if checks:
-            s.execute(insert(CheckResult), [result_row(run_id, c) for c in checks])
-        fingerprints.insert_rows(s, prints)
+        written = set(s.scalars(_insert_once(db), [result_row(run_id, c) for c in checks],
+                                execution_options={"sort_by_parameter_order": False}))
+        fingerprints.insert_rows(s, [
+            fingerprints.row_values(c.fingerprint, c.resource_id, run_id, c.at)
+            for c in checks if c.fingerprint is not None and c.resource_id in written])
+    return len(written)
 
 
 def load_states(session: Session, resource_ids: Iterable[int]) -> dict[int, ResourceState]:
