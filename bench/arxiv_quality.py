@@ -115,7 +115,8 @@ def triage_effect(ranker: object, papers: list[dict], decisions: int) -> tuple[f
         top = [p for _, p in sorted(zip(first, shown, strict=True),
                                     key=lambda sp: (-sp[0], sp[1]["arxiv_id"]))][:decisions]
         before.append(average_precision(ranked_labels(measured, _scores(ranker, measured))))
-        ranker.set_decisions([Decision(p["title"], p["abstract"], p["relevant"]) for p in top])
+        ranker.set_decisions([Decision(p["title"], p["abstract"], p["relevant"],
+                                       vector=_VECTORS.get(p["arxiv_id"])) for p in top])
         after.append(average_precision(ranked_labels(measured, _scores(ranker, measured))))
         accepted = sum(p["relevant"] for p in top)
         notes.append(f"{accepted} accepted + {len(top) - accepted} rejected")
@@ -123,8 +124,20 @@ def triage_effect(ranker: object, papers: list[dict], decisions: int) -> tuple[f
     return sum(before) / 2, sum(after) / 2, ", ".join(notes)
 
 
+_VECTORS: dict[str, object] = {}
+
+
 def _scores(ranker: object, papers: list[dict]) -> list[float]:
-    return [r.value for r in ranker.score_many([(p["title"], p["abstract"]) for p in papers])]
+    """Semantic scores; each paper is embedded once per run (triage only changes the scoring)."""
+    pairs = [(p["title"], p["abstract"]) for p in papers]
+    todo = [i for i, p in enumerate(papers) if p["arxiv_id"] not in _VECTORS]
+    if todo:
+        for i, vector in zip(todo, ranker.embed([pairs[i] for i in todo]), strict=True):
+            _VECTORS[papers[i]["arxiv_id"]] = vector
+    import numpy as np
+
+    vectors = np.stack([_VECTORS[p["arxiv_id"]] for p in papers])
+    return [r.value for r in ranker.score_many(pairs, vectors)]
 
 
 def speed(encoder: object, papers: list[dict], n: int = 200) -> str:

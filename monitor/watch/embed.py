@@ -63,13 +63,15 @@ class ModelUnavailable(MonitorError):
 
 
 def locate_model(model: str = DEFAULT_MODEL, model_path: str | Path = "", *,
-                 download: bool = False) -> Path:
+                 download: bool = False, cache_dir: str | Path | None = None) -> Path:
     """The folder holding ``model``'s files (see the module docstring for the order).
 
     ``model_path`` (``arxiv.model_path``), when not empty, is used alone: no cache, no network.
     Otherwise the Hugging Face cache is read without network access; ``download=True`` then
     allows one download of the :data:`MODEL_FILES` and the sentence-transformers configuration
-    (never used by the tests). Raises :class:`ModelUnavailable` naming what is missing.
+    (never used by the tests). ``cache_dir`` overrides the cache folder (default: the
+    ``HF_HUB_CACHE`` / ``HF_HOME`` rules of huggingface_hub). Raises :class:`ModelUnavailable`
+    naming what is missing.
     """
     if str(model_path):
         folder = Path(model_path).expanduser()
@@ -81,14 +83,15 @@ def locate_model(model: str = DEFAULT_MODEL, model_path: str | Path = "", *,
         raise ModelUnavailable(f"huggingface_hub is not installed: {err}") from err
     patterns = [*MODEL_FILES, *_OPTIONAL_FILES]
     try:
-        folder = Path(snapshot_download(model, allow_patterns=patterns, local_files_only=True))
+        folder = Path(snapshot_download(model, allow_patterns=patterns, cache_dir=cache_dir,
+                                        local_files_only=True))
     except Exception as cached_err:  # noqa: BLE001 - every hub error means "not usable"
         if not download:
             raise ModelUnavailable(f"model {model} is not in the Hugging Face cache "
                                    f"and arxiv.model_path is empty ({_short(cached_err)})"
                                    ) from cached_err
         try:
-            folder = Path(snapshot_download(model, allow_patterns=patterns))
+            folder = Path(snapshot_download(model, allow_patterns=patterns, cache_dir=cache_dir))
         except Exception as err:  # noqa: BLE001
             raise ModelUnavailable(f"model {model} could not be downloaded: {_short(err)}"
                                    ) from err
@@ -178,9 +181,10 @@ class Encoder:
 
     @classmethod
     def load(cls, model: str = DEFAULT_MODEL, model_path: str | Path = "", *,
-             download: bool = False) -> Encoder:
+             download: bool = False, cache_dir: str | Path | None = None) -> Encoder:
         """:func:`locate_model` then load; raises :class:`ModelUnavailable`."""
-        return cls(locate_model(model, model_path, download=download), model or DEFAULT_MODEL)
+        folder = locate_model(model, model_path, download=download, cache_dir=cache_dir)
+        return cls(folder, model or DEFAULT_MODEL)
 
     @staticmethod
     def _check_config(config: dict[str, Any], pooling: dict[str, Any]) -> None:

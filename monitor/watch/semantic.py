@@ -34,6 +34,7 @@ import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -178,9 +179,19 @@ class SemanticRanker:
         """Score one paper (plain-text title and abstract)."""
         return self.score_many([(title, abstract)])[0]
 
-    def score_many(self, papers: Sequence[tuple[str, str]]) -> list[Ranked]:
-        """Score papers given as ``(title, abstract)`` pairs, in order; embeds them in batches."""
-        vectors = self.encoder.encode([paper_text(t, a) for t, a in papers])
+    def embed(self, papers: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Embeddings of ``(title, abstract)`` pairs: float32 ``(len(papers), dim)``."""
+        return self.encoder.encode([paper_text(t, a) for t, a in papers])
+
+    def score_many(self, papers: Sequence[tuple[str, str]],
+                   vectors: np.ndarray | None = None) -> list[Ranked]:
+        """Score papers given as ``(title, abstract)`` pairs, in order.
+
+        ``vectors`` (from :meth:`embed`, float32 ``(len(papers), dim)``) skips the embedding;
+        by default papers are embedded in batches.
+        """
+        if vectors is None:
+            vectors = self.embed(papers)
         return [self._rank_one(t, a, v) for (t, a), v in zip(papers, vectors, strict=True)]
 
     def _rank_one(self, title: str, abstract: str, vector: np.ndarray) -> Ranked:
@@ -233,8 +244,8 @@ def _logistic(x: float) -> float:
 
 
 def load_ranker(model: str = DEFAULT_MODEL, model_path: str = "", *, download: bool = False,
-                lexical: Any = None, chunks: Sequence[Chunk] | None = None,
-                chunk_vectors: np.ndarray | None = None,
+                cache_dir: str | Path | None = None, lexical: Any = None,
+                chunks: Sequence[Chunk] | None = None, chunk_vectors: np.ndarray | None = None,
                 decisions: Sequence[Decision] = ()) -> tuple[SemanticRanker | None, str]:
     """A ranker and the line saying how papers are ranked, or ``(None, line)`` to rank lexically.
 
@@ -243,7 +254,8 @@ def load_ranker(model: str = DEFAULT_MODEL, model_path: str = "", *, download: b
     model; :func:`monitor.watch.embed.locate_model` explains the arguments.
     """
     try:
-        encoder = Encoder.load(model or DEFAULT_MODEL, model_path, download=download)
+        encoder = Encoder.load(model or DEFAULT_MODEL, model_path, download=download,
+                               cache_dir=cache_dir)
     except ModelUnavailable as err:
         return None, f"ranking: lexical (no embedding model: {err})"
     ranker = SemanticRanker(encoder, chunks, chunk_vectors=chunk_vectors, lexical=lexical,
