@@ -110,8 +110,10 @@ class Ranked:
     """A paper's semantic score, with the same ``value``/``section``/``terms`` as a lexical Score.
 
     ``value`` in (0, 1) (unrounded: round only for display); ``cosine`` the best match before
-    the rejection ``penalty``; ``chapter`` the best-matching heading in ``section`` (or None);
-    ``close_to`` what it matched best: a chapter heading or ``"accepted: <title>"``.
+    the rejection ``penalty``; ``section`` the label (lexical scorer's section when it finds
+    one); ``chapter`` the best-matching heading in ``section`` (or None); ``close_to_section``
+    and ``close_to`` what gave the cosine: a chunk's section and heading, or an accepted
+    paper's section and ``"accepted: <title>"``.
     """
 
     value: float
@@ -120,14 +122,17 @@ class Ranked:
     terms: tuple[str, ...]
     cosine: float
     penalty: float
+    close_to_section: str
     close_to: str
     near_rejected: str | None = None
 
     @property
     def explanation(self) -> str:
-        """E.g. ``"close to: Section IV: Finetuning Methods for LLMs / Low-Rank Adapters (LoRA)"``
-        plus ``"; near rejected: <title>"`` when a rejection pushed it down."""
-        where = " / ".join(p for p in (self.section, self.close_to) if p) or "nothing"
+        """Why it ranks there, e.g. ``"close to: Section IV: Finetuning Methods for LLMs /
+        Low-Rank Adapters (LoRA)"``, plus ``"; near rejected: <title>"`` when a rejection pushed
+        it down."""
+        parts = (self.close_to_section, self.close_to)
+        where = " / ".join(p for p in parts if p) or "nothing"
         text = f"close to: {where}"
         if self.near_rejected and self.penalty > 0:
             text += f"; near rejected: {self.near_rejected}"
@@ -209,11 +214,10 @@ class SemanticRanker:
         lexical = self.lexical.score(title, abstract) if self.lexical is not None else None
         section = lexical.section if lexical is not None and lexical.section else semantic_section
         chapter = self._chapter(section, chunk_sims)
-        if not close_to.startswith("accepted: "):
-            close_to = chapter or ""
         value = _logistic((cosine - penalty - CENTRE_COSINE) / SCALE_COSINE)
         terms = tuple(lexical.terms) if lexical is not None else ()
-        return Ranked(value, section, chapter, terms, cosine, penalty, close_to, near)
+        return Ranked(value, section, chapter, terms, cosine, penalty, semantic_section,
+                      close_to, near)
 
     def _penalty(self, vector: np.ndarray) -> tuple[float, str | None]:
         if not len(self.rejected):
