@@ -179,10 +179,39 @@ def test_no_model_falls_back_with_a_note(tmp_path: Path) -> None:
     assert ranker is None and "does not exist" in note
 
 
-def test_load_ranker_with_model_path(encoder: Encoder, small_chunks: list[Chunk]) -> None:
-    ranker, note = load_ranker(model_path=str(encoder.folder), chunks=small_chunks)
+class DictCache:
+    """A VectorCache in memory, counting writes."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[str, int, bytes]] = {}
+        self.puts = 0
+
+    def get(self, key: str) -> bytes | None:
+        return self.rows[key][2] if key in self.rows else None
+
+    def put(self, key: str, model: str, dim: int, blob: bytes) -> None:
+        self.rows[key] = (model, dim, blob)
+        self.puts += 1
+
+
+def test_load_ranker_caches_chunk_vectors(encoder: Encoder, small_chunks: list[Chunk]) -> None:
+    cache = DictCache()
+    ranker, note = load_ranker(model_path=str(encoder.folder), chunks=small_chunks, cache=cache)
     assert ranker is not None
     assert note == "ranking: semantic (sentence-transformers/all-MiniLM-L6-v2)"
+    assert list(cache.rows) == [ranker.key] and cache.puts == 1
+    model, dim, _blob = cache.rows[ranker.key]
+    assert model.startswith("sentence-transformers/all-MiniLM-L6-v2@") and dim == 384
+    again, _ = load_ranker(model_path=str(encoder.folder), chunks=small_chunks, cache=cache)
+    assert again is not None and cache.puts == 1
+    assert np.array_equal(again.chunk_vectors, ranker.chunk_vectors)
+    cache.rows[ranker.key] = (model, dim, b"broken")
+    load_ranker(model_path=str(encoder.folder), chunks=small_chunks, cache=cache)
+    assert cache.puts == 2
+
+
+def test_empty_model_setting_switches_semantic_ranking_off() -> None:
+    assert load_ranker("") == (None, "ranking: lexical (arxiv.model is empty)")
 
 
 def test_paper_text() -> None:

@@ -35,7 +35,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -44,7 +44,8 @@ from monitor.watch.embed import DEFAULT_MODEL, Encoder, ModelUnavailable
 
 __all__ = [
     "CENTRE_COSINE", "NEAR_COSINE", "REJECT_WEIGHT", "SCALE_COSINE", "Decision", "Ranked",
-    "SemanticRanker", "chunk_key", "load_ranker", "pack_vectors", "paper_text", "unpack_vectors",
+    "SemanticRanker", "VectorCache", "chunk_key", "load_ranker", "pack_vectors", "paper_text",
+    "unpack_vectors",
 ]
 
 CENTRE_COSINE = 0.48
@@ -247,21 +248,52 @@ def _logistic(x: float) -> float:
     return z / (1.0 + z)
 
 
+class VectorCache(Protocol):
+    """Where chunk embeddings are kept between runs (the database): bytes by :func:`chunk_key`."""
+
+    def get(self, key: str) -> bytes | None:
+        """The vectors stored under ``key`` (:func:`pack_vectors` bytes), or None."""
+
+    def put(self, key: str, model: str, dim: int, blob: bytes) -> None:
+        """Store ``blob`` (float32 rows of ``dim``) under ``key``; ``model`` is informative."""
+
+
 def load_ranker(model: str = DEFAULT_MODEL, model_path: str = "", *, download: bool = False,
                 cache_dir: str | Path | None = None, lexical: Any = None,
-                chunks: Sequence[Chunk] | None = None, chunk_vectors: np.ndarray | None = None,
+                chunks: Sequence[Chunk] | None = None, cache: VectorCache | None = None,
                 decisions: Sequence[Decision] = ()) -> tuple[SemanticRanker | None, str]:
     """A ranker and the line saying how papers are ranked, or ``(None, line)`` to rank lexically.
 
-    The line is ``"ranking: semantic (<model>)"`` or ``"ranking: lexical (no embedding model:
-    <why>)"``; show it in the run note and the report. Never raises for a missing or broken
-    model; :func:`monitor.watch.embed.locate_model` explains the arguments.
+    ``model`` is ``arxiv.model`` (empty: semantic ranking switched off), ``model_path``
+    ``arxiv.model_path``; see :func:`monitor.watch.embed.locate_model` for the rest. ``chunks``
+    default to the packaged handbook chunks; their embeddings are read from ``cache`` under
+    :func:`chunk_key` and computed and stored there when missing or unreadable. The line is
+    ``"ranking: semantic (<model>)"`` or ``"ranking: lexical (<why>)"``: show it in the run note
+    and the report. Never raises for a missing or broken model.
     """
+    if not model and not model_path:
+        return None, "ranking: lexical (arxiv.model is empty)"
     try:
         encoder = Encoder.load(model or DEFAULT_MODEL, model_path, download=download,
                                cache_dir=cache_dir)
     except ModelUnavailable as err:
         return None, f"ranking: lexical (no embedding model: {err})"
-    ranker = SemanticRanker(encoder, chunks, chunk_vectors=chunk_vectors, lexical=lexical,
+    chunks = list(chunks) if chunks is not None else load_chunks()
+    key = chunk_key(chunks, encoder.cache_id)
+    vectors = _cached(cache, key, encoder.dim, len(chunks))
+    ranker = SemanticRanker(encoder, chunks, chunk_vectors=vectors, lexical=lexical,
                             decisions=decisions)
+    if cache is not None and vectors is None:
+        cache.put(key, encoder.cache_id, encoder.dim, pack_vectors(ranker.chunk_vectors))
     return ranker, f"ranking: semantic ({encoder.model_id})"
+
+
+def _cached(cache: VectorCache | None, key: str, dim: int, rows: int) -> np.ndarray | None:
+    blob = cache.get(key) if cache is not None else None
+    if blob is None:
+        return None
+    try:
+        vectors = unpack_vectors(blob, dim)
+    except ValueError:
+        return None
+    return vectors if len(vectors) == rows else None
