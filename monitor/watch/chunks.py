@@ -65,7 +65,7 @@ def build_chunks(handbook_dir: str | Path, *, index: str = "index.md",
 
     Raises ``monitor.catalog.CatalogError`` when a source cannot be read as UTF-8.
     """
-    from monitor.extract import extract
+    from monitor.catalog.extract import extract
 
     base = Path(handbook_dir)
     rows, _problems = extract([str(base / index)])
