@@ -25,5 +25,6 @@ def render_html(data: ReportData) -> str:
         data=data, counts=data.counts(), deltas=view.count_deltas(data),
         actions=view.actions(data), csv_edit=view.csv_edit, blocked=data.by_state("blocked"),
         sections=data.sections(), chart=trend.chart(data.history), suggestions=suggestions,
-        severity=SEVERITY, trend_order=TREND_ORDER,
+        severity=SEVERITY, trend_order=TREND_ORDER, note=view.run_note(data),
+        ranking=view.ranking_line(data),
     )

@@ -94,12 +94,14 @@ class SectionProfile:
 
 @dataclass(frozen=True)
 class Score:
-    """A paper's relevance: ``value`` in [0, 1], best ``section``, ``terms`` that matched."""
+    """A paper's relevance: ``value`` in [0, 1], best ``section``, ``terms`` that matched, and
+    the best ``chapter`` inside the section ("" when none fits)."""
 
     value: float
     section: str
     terms: tuple[str, ...]
     cosine: float
+    chapter: str = ""
 
     @property
     def explanation(self) -> str:

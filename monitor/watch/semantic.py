@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from monitor.vocabulary import RANKING_LEXICAL, RANKING_SEMANTIC
 from monitor.watch.chunks import Chunk, load_chunks
 from monitor.watch.embed import DEFAULT_MODEL, Encoder, ModelUnavailable
 
@@ -96,7 +97,8 @@ class Decision:
     """A triage decision: the paper's title and abstract, and whether it was accepted.
 
     ``section`` is the section it was accepted into (or suggested for); ``vector`` its
-    embedding when already known (float32 ``(dim,)``), else it is computed.
+    embedding when already known (float32 ``(dim,)``), else it is computed (and kept in
+    :attr:`SemanticRanker.computed` under ``key``, e.g. the arXiv id, for the caller to store).
     """
 
     title: str
@@ -104,6 +106,7 @@ class Decision:
     accepted: bool
     section: str = ""
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,14 +115,14 @@ class Ranked:
 
     ``value`` in (0, 1) (unrounded: round only for display); ``cosine`` the best match before
     the rejection ``penalty``; ``section`` the label (lexical scorer's section when it finds
-    one); ``chapter`` the best-matching heading in ``section`` (or None); ``close_to_section``
+    one); ``chapter`` the best-matching heading in ``section`` ("" when none); ``close_to_section``
     and ``close_to`` what gave the cosine: a chunk's section and heading, or an accepted
     paper's section and ``"accepted: <title>"``.
     """
 
     value: float
     section: str
-    chapter: str | None
+    chapter: str
     terms: tuple[str, ...]
     cosine: float
     penalty: float
@@ -170,12 +173,18 @@ class SemanticRanker:
         self.set_decisions(decisions)
 
     def set_decisions(self, decisions: Sequence[Decision]) -> None:
-        """Replace the triage decisions (accepted: positives; rejected: penalties)."""
+        """Replace the triage decisions (accepted: positives; rejected: penalties).
+
+        Decisions without a vector are embedded here; :attr:`computed` maps their ``key`` to
+        the new vector (float32 ``(dim,)``) so the caller can store it.
+        """
         missing = [d for d in decisions if d.vector is None]
         vectors = iter(self.encoder.encode([paper_text(d.title, d.abstract) for d in missing]))
         resolved = [d if d.vector is not None else
-                    Decision(d.title, d.abstract, d.accepted, d.section, next(vectors))
+                    Decision(d.title, d.abstract, d.accepted, d.section, next(vectors), d.key)
                     for d in decisions]
+        self.computed = {d.key: d.vector for d, old in zip(resolved, decisions, strict=True)
+                         if old.vector is None and d.key}
         self.accepted = [d for d in resolved if d.accepted]
         self.rejected = [d for d in resolved if not d.accepted]
         self._accepted_vectors = _stack([d.vector for d in self.accepted], self.encoder.dim)
@@ -227,11 +236,11 @@ class SemanticRanker:
         r = int(sims.argmax())
         return REJECT_WEIGHT * max(0.0, float(sims[r]) - NEAR_COSINE), self.rejected[r].title
 
-    def _chapter(self, section: str, sims: np.ndarray) -> str | None:
-        """Heading of the best chapter or paragraph chunk of ``section`` (None: no heading)."""
+    def _chapter(self, section: str, sims: np.ndarray) -> str:
+        """Heading of the best chapter or paragraph chunk of ``section`` ("": no heading)."""
         rows = [i for i, c in enumerate(self.chunks) if c.section == section and c.chapter]
         if not rows:
-            return None
+            return ""
         return self.chunks[max(rows, key=lambda i: sims[i])].chapter
 
 
@@ -272,12 +281,12 @@ def load_ranker(model: str = DEFAULT_MODEL, model_path: str = "", *, download: b
     and the report. Never raises for a missing or broken model.
     """
     if not model and not model_path:
-        return None, "ranking: lexical (arxiv.model is empty)"
+        return None, f"{RANKING_LEXICAL} (arxiv.model is empty)"
     try:
         encoder = Encoder.load(model or DEFAULT_MODEL, model_path, download=download,
                                cache_dir=cache_dir)
     except ModelUnavailable as err:
-        return None, f"ranking: lexical (no embedding model: {err})"
+        return None, f"{RANKING_LEXICAL} (no embedding model: {err})"
     chunks = list(chunks) if chunks is not None else load_chunks()
     key = chunk_key(chunks, encoder.cache_id)
     vectors = _cached(cache, key, encoder.dim, len(chunks))
@@ -285,7 +294,7 @@ def load_ranker(model: str = DEFAULT_MODEL, model_path: str = "", *, download: b
                             decisions=decisions)
     if cache is not None and vectors is None:
         cache.put(key, encoder.cache_id, encoder.dim, pack_vectors(ranker.chunk_vectors))
-    return ranker, f"ranking: semantic ({encoder.model_id})"
+    return ranker, f"{RANKING_SEMANTIC} ({encoder.model_id})"
 
 
 def _cached(cache: VectorCache | None, key: str, dim: int, rows: int) -> np.ndarray | None:
