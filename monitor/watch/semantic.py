@@ -1,8 +1,10 @@
 """Semantic ranking of arXiv papers against the handbook, learning from triage (SPEC §8).
 
 A paper (title + abstract) is embedded with :class:`monitor.watch.embed.Encoder` and compared by
-cosine similarity with every handbook chunk (:mod:`monitor.watch.chunks`: sections, chapters,
-paragraphs) and with every accepted paper. Its **relevance cosine** is the best match; its
+cosine similarity with every handbook chapter (:func:`ranking_chunks`: each chapter's heading and
+text, from :mod:`monitor.watch.chunks`) and with every accepted paper. Its **relevance cosine**
+is the best match (issue 14's untuned design: chapter-level chunks, plain best match; adding the
+section and paragraph chunks ranked the tuned part no better, AP 0.946 against 0.944); its
 **score** maps that cosine through a logistic curve, strictly increasing and never clipped, so two
 papers tie only when their cosines are equal (the ranking then falls back to arXiv id)::
 
@@ -20,8 +22,9 @@ rule that works from the first decision):
 The section label comes from the lexical scorer (:class:`monitor.watch.score.Scorer`, better at
 naming the section: 43 of 56 relevant papers on issue 14's hidden set, against 37 for the best
 embedding match) when it finds one, else from the best-matching chunk; the chapter is the
-best-matching chapter or paragraph chunk inside that section; matched terms come from the lexical
-scorer. Constants were chosen on the tuned part of ``bench/arxiv_labels.json`` only.
+best-matching chapter inside that section; matched terms come from the lexical scorer. Constants
+were chosen on the tuned part of ``bench/arxiv_labels.json`` only (bench/README.md says which
+design was fixed when, and what it measured on the held-out parts).
 
 Chunk embeddings are cacheable: :func:`chunk_key` hashes the chunk texts and the model
 (:attr:`Encoder.cache_id`); :func:`pack_vectors` / :func:`unpack_vectors` turn them into bytes
@@ -44,22 +47,33 @@ from monitor.watch.chunks import Chunk, load_chunks
 from monitor.watch.embed import DEFAULT_MODEL, Encoder, ModelUnavailable
 
 __all__ = [
-    "CENTRE_COSINE", "NEAR_COSINE", "REJECT_WEIGHT", "SCALE_COSINE", "Decision", "Ranked",
-    "SemanticRanker", "VectorCache", "chunk_key", "load_ranker", "pack_vectors", "paper_text",
-    "unpack_vectors",
+    "CENTRE_COSINE", "NEAR_COSINE", "RANK_KINDS", "REJECT_WEIGHT", "SCALE_COSINE", "Decision",
+    "Ranked", "SemanticRanker", "VectorCache", "chunk_key", "load_ranker", "pack_vectors",
+    "paper_text", "ranking_chunks", "unpack_vectors",
 ]
 
-CENTRE_COSINE = 0.48
-"""Relevance cosine that maps to a score of 0.5: halfway between the median best cosine of the
-relevant (0.60) and of the off-topic (0.37) papers of the tuned part."""
-SCALE_COSINE = 0.06
-"""Width of the logistic: a cosine 0.13 below the centre (0.35) scores 0.1, the default
-``arxiv.min_score``; every relevant paper of the tuned part is above it (lowest 0.38)."""
+CENTRE_COSINE = 0.45
+"""Relevance cosine that maps to a score of 0.5: about halfway between the median best chapter
+cosine of the relevant (0.552) and of the off-topic (0.341) papers of the tuned part."""
+SCALE_COSINE = 0.055
+"""Width of the logistic: a cosine 0.12 below the centre (0.33) scores 0.1, the default
+``arxiv.min_score``; every relevant paper of the tuned part is above it (lowest 0.340)."""
+RANK_KINDS = ("chapter",)
+"""The chunk kinds papers are compared with (:func:`ranking_chunks`)."""
 NEAR_COSINE = 0.45
 """Cosine with a rejected paper above which a paper is penalised (two papers of the tuned part
 are this close 5% of the time)."""
 REJECT_WEIGHT = 1.0
 """Penalty per unit of cosine above :data:`NEAR_COSINE`."""
+
+
+def ranking_chunks(chunks: Sequence[Chunk], kinds: Sequence[str] = RANK_KINDS) -> list[Chunk]:
+    """The chunks papers are ranked against: those of ``kinds`` (default :data:`RANK_KINDS`,
+    chapters), plus the section chunk of any section that has none of them, in their order."""
+    kept = [c for c in chunks if c.kind in kinds]
+    covered = {c.section for c in kept}
+    return [c for c in chunks if c.kind in kinds
+            or (c.kind == "section" and c.section not in covered)]
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -146,8 +160,9 @@ class Ranked:
 class SemanticRanker:
     """Scores papers against handbook chunks and triage decisions.
 
-    ``encoder``: a loaded :class:`Encoder`; ``chunks``: default the packaged handbook chunks;
-    ``chunk_vectors``: their cached embeddings (float32 ``(len(chunks), dim)``), computed when
+    ``encoder``: a loaded :class:`Encoder`; ``chunks``: default the packaged handbook chunks,
+    of which :func:`ranking_chunks` of ``kinds`` are kept (:attr:`chunks`);
+    ``chunk_vectors``: their cached embeddings (float32 ``(len(self.chunks), dim)``), computed when
     None (check :attr:`key` against the cache first); ``lexical``: the lexical scorer for
     section labels and terms (None: sections from the embeddings, no terms); ``decisions``:
     accepted and rejected papers. Raises ValueError when there are no chunks or the cached
@@ -156,9 +171,9 @@ class SemanticRanker:
 
     def __init__(self, encoder: Encoder, chunks: Sequence[Chunk] | None = None, *,
                  chunk_vectors: np.ndarray | None = None, lexical: Any = None,
-                 decisions: Sequence[Decision] = ()) -> None:
+                 decisions: Sequence[Decision] = (), kinds: Sequence[str] = RANK_KINDS) -> None:
         self.encoder = encoder
-        self.chunks = list(chunks) if chunks is not None else load_chunks()
+        self.chunks = ranking_chunks(chunks if chunks is not None else load_chunks(), kinds)
         if not self.chunks:
             raise ValueError("no handbook chunks to rank against")
         self.key = chunk_key(self.chunks, encoder.cache_id)
@@ -275,7 +290,8 @@ def load_ranker(model: str = DEFAULT_MODEL, model_path: str = "", *, download: b
 
     ``model`` is ``arxiv.model`` (empty: semantic ranking switched off), ``model_path``
     ``arxiv.model_path``; see :func:`monitor.watch.embed.locate_model` for the rest. ``chunks``
-    default to the packaged handbook chunks; their embeddings are read from ``cache`` under
+    default to the packaged handbook chunks (of which :func:`ranking_chunks` are used); their
+    embeddings are read from ``cache`` under
     :func:`chunk_key` and computed and stored there when missing or unreadable. The line is
     ``"ranking: semantic (<model>)"`` or ``"ranking: lexical (<why>)"``: show it in the run note
     and the report. Never raises for a missing or broken model.
@@ -287,7 +303,7 @@ def load_ranker(model: str = DEFAULT_MODEL, model_path: str = "", *, download: b
                                cache_dir=cache_dir)
     except ModelUnavailable as err:
         return None, f"{RANKING_LEXICAL} (no embedding model: {err})"
-    chunks = list(chunks) if chunks is not None else load_chunks()
+    chunks = ranking_chunks(chunks if chunks is not None else load_chunks())
     key = chunk_key(chunks, encoder.cache_id)
     vectors = _cached(cache, key, encoder.dim, len(chunks))
     ranker = SemanticRanker(encoder, chunks, chunk_vectors=vectors, lexical=lexical,
