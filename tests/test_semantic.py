@@ -18,6 +18,7 @@ from monitor.watch.semantic import (
     load_ranker,
     pack_vectors,
     paper_text,
+    ranking_chunks,
     unpack_vectors,
 )
 from tests.semantic_helpers import model_folder
@@ -216,3 +217,13 @@ def test_empty_model_setting_switches_semantic_ranking_off() -> None:
 
 def test_paper_text() -> None:
     assert paper_text("  A  title. ", " The\nabstract ") == "A title. The abstract"
+
+
+def test_papers_are_ranked_against_chapters_and_lone_sections() -> None:
+    chunks = [Chunk("A", "", "section", "A. goal"), Chunk("A", "One", "chapter", "One. text"),
+              Chunk("A", "One", "paragraph", "One. a paragraph of text"),
+              Chunk("B", "", "section", "B. goal"), Chunk("B", "", "paragraph", "B. text")]
+    assert ranking_chunks(chunks) == [chunks[1], chunks[3]]  # B has no chapter: its goal
+    assert ranking_chunks(chunks, ("section", "chapter", "paragraph")) == chunks
+    packaged = ranking_chunks(load_chunks())
+    assert len(packaged) == 52 and {c.kind for c in packaged} == {"chapter"}
