@@ -24,8 +24,9 @@ The section label comes from the lexical scorer (:class:`monitor.watch.score.Sco
 naming the section: 43 of 56 relevant papers on issue 14's hidden set, against 37 for the best
 embedding match) when it finds one, else from the best-matching chunk; the chapter is the
 best-matching chapter inside that section; matched terms come from the lexical scorer. Constants
-were chosen on the tuned part of ``bench/arxiv_labels.json`` only (bench/README.md says which
-design was fixed when, and what it measured on the held-out parts).
+were chosen on the tuning parts of ``bench/arxiv_labels.json`` only (``tuned``; ``tuned2`` for
+:data:`NEAR_COSINE`); bench/README.md says which design was fixed when, and what it measured on
+the held-out parts.
 
 Chunk embeddings are cacheable: :func:`chunk_key` hashes the chunk texts and the model
 (:attr:`Encoder.cache_id`); :func:`pack_vectors` / :func:`unpack_vectors` turn them into bytes
