@@ -117,6 +117,11 @@ ERROR_CLASSES: tuple[str, ...] = _values(ErrorClass)
 """Every error class, in SPEC §6 order."""
 KINDS: tuple[str, ...] = _values(Kind)
 SUGGESTION_STATUSES: tuple[str, ...] = _values(SuggestionStatus)
+RANKING_SEMANTIC = "ranking: semantic"
+RANKING_LEXICAL = "ranking: lexical"
+"""How the arXiv watch ranked its papers (SPEC §8): the start of its line in the run note and of
+each suggestion's ``ranking``, e.g. ``"ranking: semantic (sentence-transformers/all-MiniLM-L6-v2)"``
+or ``"ranking: lexical (no embedding model: ...)"``."""
 
 COUNT_ORDER: tuple[str, ...] = ("ok", "moved", "failing", "dead", "blocked", "unknown")
 """States as counted per run (``runs --json``, the run summary line, the report's counts)."""

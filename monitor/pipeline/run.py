@@ -252,17 +252,20 @@ def _notify(db: Database, settings: Settings, policy: HealthPolicy, data: Report
 
 
 def _watch(db: Database, settings: Settings, run_id: int) -> str:
-    """The arXiv watch; a failure is noted on the run (the report says so) and never fails it."""
+    """The arXiv watch; a failure is noted on the run (the report says so) and never fails it.
+    The run note also says how the papers were ranked (semantic or lexical, SPEC §8)."""
     from monitor.watch.watcher import watch
 
     try:
         result = watch(db, settings, run_id=run_id)
     except MonitorError as err:
-        line, complete = f"arxiv watch skipped: {err}", False
+        line, complete, ranking = f"arxiv watch skipped: {err}", False, ""
     else:
-        line, complete = result.line(), not result.failures
+        line, complete, ranking = result.line(), not result.failures, result.ranking
+    if ranking:
+        queries.add_run_note(db, run_id, ranking)
     if not complete:  # the report says so, not only the log
-        queries.add_run_note(db, run_id, line)
+        queries.add_run_note(db, run_id, line.replace(f"; {ranking}", "") if ranking else line)
     return line
 
 

@@ -27,5 +27,6 @@ def render_html(data: ReportData) -> str:
         fix_command=view.fix_command, fixable=any(map(view.fix_command, actions)),
         lead=titles.lead, blocked=data.by_state("blocked"),
         sections=data.sections(), chart=trend.chart(data.history), suggestions=suggestions,
-        severity=SEVERITY, trend_order=TREND_ORDER,
+        severity=SEVERITY, trend_order=TREND_ORDER, note=view.run_note(data),
+        ranking=view.ranking_line(data),
     )

@@ -84,13 +84,26 @@ def _suggestion(rank: int, s: dict[str, Any]) -> str:
     names = s.get("authors") or []
     authors = ", ".join(names[:4]) + (" et al." if len(names) > 4 else "")
     terms = md_escape(", ".join(s.get("matched_terms") or []))
+    why = s.get("explanation") or ""
+    where = (f"{md_escape(why)}{'; terms: ' + terms if terms else ''}"
+             if why.startswith("close to: ") else
+             f"matches {md_escape(s.get('section'))}"
+             f"{' › ' + md_escape(s['chapter']) if s.get('chapter') else ''}"
+             f"{': ' + terms if terms else ''}")
     return (f"{rank}. **{s['score']:.2f}** {md_link(s['url'], s['title'])} — "
             f"{md_escape(authors)}, {(s.get('published') or '')[:10]}  \n"
-            f"   matches {md_escape(s.get('section'))}"
-            f"{' › ' + md_escape(s['chapter']) if s.get('chapter') else ''}"
-            f"{': ' + terms if terms else ''}  \n"
+            f"   {where}  \n"
             f"   {md_escape(view.first_sentences(s.get('abstract'), 200))}  \n"
             f"   {md_code(accept)} · {md_code(reject)}")
+
+
+def _ranking(data: ReportData) -> list[str]:
+    """The line saying how the suggestions were ranked (bold when lexically), and a blank."""
+    line = view.ranking_line(data)
+    if line is None:
+        return []
+    text = md_escape(line.text)
+    return [f"**{text}**" if line.warn else f"_{text}_", ""]
 
 
 def _fit(lines: list[str], budget: int, what: str) -> list[str]:
@@ -113,8 +126,8 @@ def _header(data: ReportData) -> list[str]:
         if run["status"] == "degraded":
             lines += ["", "> **Degraded run:** the network looked down; no link was marked "
                       "failing or dead."]
-        elif run.get("note"):
-            lines += ["", f"> {md_escape(run['note'])}"]
+        elif view.run_note(data):
+            lines += ["", f"> {md_escape(view.run_note(data))}"]
     deltas = view.count_deltas(data)
     lines += ["", " · ".join(f"{s} **{n}**" + (f" ({deltas[s]:+d})" if deltas[s] else "")
                             for s, n in data.counts().items()), ""]
@@ -151,7 +164,8 @@ def render_markdown(data: ReportData, limit: int = GITHUB_ISSUE_LIMIT) -> str:
     parts = {"actions": (actions, 0.55), "papers": (papers, 0.3), "blocked": (blocked, 0.15)}
     shown = {k: _fit(v, int(budget * share), k) for k, (v, share) in parts.items()}
     body = (["## Needs action", ""] + (shown["actions"] or ["Nothing needs action."])
-            + ["", "## Suggested papers", ""] + (shown["papers"] or ["No new suggestions."])
+            + ["", "## Suggested papers", ""] + _ranking(data)
+            + (shown["papers"] or ["No new suggestions."])
             + ["", "## Could not verify", ""] + (shown["blocked"] or ["None."]) + [""])
     head, tail = fixed[: len(_header(data))], fixed[len(_header(data)):]
     return "\n".join(head + body + tail)[:limit]

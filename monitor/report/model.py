@@ -99,10 +99,12 @@ def event_object(event: Event, res: Resource) -> dict[str, Any]:
 
 
 def suggestion_object(s: Suggestion) -> dict[str, Any]:
-    """The SPEC §10 JSON object of a suggestion, plus ``abstract``, ``explanation``, ``reason``.
+    """The SPEC §10 JSON object of a suggestion, plus ``abstract``, ``explanation``, ``reason``
+    and ``ranking`` (how the watch that stored it ranked, e.g. ``"ranking: semantic (<model>)"``,
+    or "" for suggestions stored before issue 14).
 
     Text (title, abstract) is kept raw: escaping is the renderer's job. ``published`` is ISO 8601
-    with offset (or null); ``score`` is a float in [0, 1].
+    with offset (or null); ``score`` is a float in [0, 1]; ``chapter`` a heading or null.
     """
     return {
         "id": s.id,
@@ -121,11 +123,16 @@ def suggestion_object(s: Suggestion) -> dict[str, Any]:
         "abstract": s.abstract,
         "explanation": explanation(s),
         "reason": s.reason,
+        "ranking": s.ranking or "",
     }
 
 
 def explanation(s: Suggestion) -> str:
-    """E.g. ``"matches Section IV: Finetuning Methods for LLMs: LoRA, adapters"``."""
+    """The stored explanation (e.g. ``"close to: Section IV: Finetuning Methods for LLMs /
+    Low-Rank Adapters (LoRA)"``), else the lexical one, e.g. ``"matches Section IV: Finetuning
+    Methods for LLMs: LoRA, adapters"``."""
+    if s.explanation:
+        return s.explanation
     if not s.section:
         return "matches no section"
     terms = ", ".join(s.matched_terms or [])

@@ -6,11 +6,13 @@ Pure functions over :class:`~monitor.report.model.ReportData`, shared by HTML an
 from __future__ import annotations
 
 import shlex
+from collections import Counter
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
 from monitor.report.model import ReportData
+from monitor.vocabulary import RANKING_LEXICAL, RANKING_SEMANTIC
 
 ERROR_WORDS = {
     "dns": "the host name does not resolve",
@@ -165,3 +167,50 @@ def first_sentences(text: str | None, limit: int = 280) -> str:
     cut = words[:limit]
     end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
     return cut[: end + 1] if end > limit // 3 else cut.rsplit(" ", 1)[0] + " …"
+
+
+@dataclass(frozen=True)
+class RankingLine:
+    """What the report says near the suggestions about how they were ranked; ``warn`` when
+    some were ranked lexically (no embedding model)."""
+
+    text: str
+    warn: bool
+
+
+def run_note(data: ReportData) -> str:
+    """The run's note for the header banner: every line but a semantic ranking line (that one is
+    shown near the suggestions; a lexical one is shown in both places)."""
+    note = (data.run or {}).get("note") or ""
+    return "\n".join(line for line in note.splitlines()
+                     if not line.startswith(RANKING_SEMANTIC))
+
+
+def ranking_line(data: ReportData) -> RankingLine | None:
+    """How the open suggestions (and the run's own watch) were ranked, in words; None when
+    neither says (no suggestion, no watch)."""
+    note = (data.run or {}).get("note") or ""
+    run_ranking = next((line for line in note.splitlines() if line.startswith("ranking: ")), "")
+    counts = Counter(s.get("ranking") or "" for s in data.suggestions)
+    lexical = {r: n for r, n in counts.items() if r.startswith(RANKING_LEXICAL)}
+    total = len(data.suggestions)
+    if lexical:
+        why, n = max(lexical.items(), key=lambda rn: rn[1])
+        share = "all" if n == total else f"{sum(lexical.values())} of {total}"
+        return RankingLine(f"Ranked lexically (by word overlap with the handbook's sections) "
+                           f"for {share} suggestions: {_detail(why)}. Set arxiv.model or "
+                           "arxiv.model_path to rank by meaning.", True)
+    if run_ranking.startswith(RANKING_LEXICAL):
+        return RankingLine(f"This run ranked lexically: {_detail(run_ranking)}.", True)
+    semantic = run_ranking or next((r for r in counts if r.startswith(RANKING_SEMANTIC)), "")
+    if semantic:
+        return RankingLine(f"Ranked by meaning: embedding similarity ({_detail(semantic)}) with "
+                           "the handbook's chapters and the papers accepted so far, pushed down "
+                           "near rejected ones.", False)
+    return None
+
+
+def _detail(ranking: str) -> str:
+    """``"ranking: lexical (no model: x)"`` -> ``"no model: x"``."""
+    kind, _, rest = ranking.partition(" (")
+    return rest[:-1] if rest.endswith(")") else rest or kind

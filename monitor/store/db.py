@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 """The newest migration's revision. When the database is already there, Alembic (slow to
 import) is not loaded at all; ``tests/test_store.py`` checks this equals Alembic's head."""
 

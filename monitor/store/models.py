@@ -11,6 +11,7 @@ Tables (created only by the Alembic migrations in ``migrations/``):
 - ``suggestions`` and ``arxiv_cursors``: the arXiv watch and its triage queue.
 - ``locks``: the database-level run lock.
 - ``notifications``: what each notification channel answered, per run (SPEC §13).
+- ``embedding_cache``: the handbook chunks' embeddings for the semantic ranker (issue 14).
 
 All times are stored as UTC and returned as timezone-aware ``datetime`` objects
 (:class:`UTCDateTime`), so SQLite and PostgreSQL behave the same.
@@ -29,6 +30,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -222,7 +224,13 @@ class Fingerprint(Base):
 
 
 class Suggestion(Base):
-    """A candidate arXiv paper for the catalog (SPEC §8). Status: new, accepted, rejected."""
+    """A candidate arXiv paper for the catalog (SPEC §8). Status: new, accepted, rejected.
+
+    ``chapter``: the best-matching heading inside ``section`` ("" when none); ``explanation``:
+    why it ranks where it does; ``ranking``: how the watch that stored it ranked ("semantic
+    (<model>)" or "lexical (<why>)"); ``embedding``: its vector (float32 little-endian bytes,
+    ``dim * 4`` of them) made by ``embedding_model`` (an encoder cache id), or None.
+    """
 
     __tablename__ = "suggestions"
 
@@ -243,6 +251,23 @@ class Suggestion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    ranking: Mapped[str] = mapped_column(Text, default="")
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    embedding_model: Mapped[str] = mapped_column(Text, default="")
+
+
+class EmbeddingCache(Base):
+    """Cached embeddings of the handbook chunks: ``vectors`` holds float32 little-endian rows of
+    ``dim`` values (``n * dim * 4`` bytes) for the chunk texts and model hashed in ``key``."""
+
+    __tablename__ = "embedding_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(Text)
+    dim: Mapped[int] = mapped_column(Integer)
+    vectors: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ArxivCursor(Base):

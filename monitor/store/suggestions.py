@@ -7,10 +7,11 @@ accepted, rejected) keeps a paper from being suggested again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.errors import AlreadyDecided, SuggestionError, UnknownSuggestion
@@ -19,8 +20,9 @@ from monitor.store.db import Database
 from monitor.store.models import ArxivCursor, Resource, Suggestion, utcnow
 from monitor.vocabulary import SUGGESTION_STATUSES
 
-__all__ = ["add_suggestions", "cursors", "decide", "list_suggestions", "open_suggestion",
-           "resource_urls", "suggested_ids"]
+__all__ = ["DecidedPaper", "add_suggestions", "cursors", "decide", "decided_papers",
+           "list_suggestions", "open_suggestion", "resource_urls", "set_embeddings",
+           "suggested_ids"]
 
 
 def cursors(db: Database) -> dict[str, datetime]:
@@ -58,6 +60,47 @@ def add_suggestions(db: Database, rows: Iterable[Mapping[str, Any]],
             elif when > cursor.last_published:
                 cursor.last_published, cursor.updated_at = when, utcnow()
     return len(fresh)
+
+
+@dataclass(frozen=True)
+class DecidedPaper:
+    """An accepted or rejected suggestion, for the ranker to learn from: ``embedding`` is the
+    stored vector (float32 little-endian bytes) made by ``embedding_model``, or None."""
+
+    arxiv_id: str
+    title: str
+    abstract: str
+    accepted: bool
+    section: str
+    embedding: bytes | None
+    embedding_model: str
+
+
+def decided_papers(db: Database) -> list[DecidedPaper]:
+    """Every accepted or rejected suggestion, in the order they were decided (then by id)."""
+    query = (select(Suggestion.arxiv_id, Suggestion.title, Suggestion.abstract,
+                    Suggestion.status, Suggestion.section, Suggestion.embedding,
+                    Suggestion.embedding_model)
+             .where(Suggestion.status.in_(("accepted", "rejected")))
+             .order_by(Suggestion.decided_at, Suggestion.id))
+    with db.session() as s:
+        return [DecidedPaper(aid, title, abstract or "", status == "accepted", section or "",
+                             vector, model or "")
+                for aid, title, abstract, status, section, vector, model in s.execute(query)]
+
+
+def set_embeddings(db: Database, model: str, vectors: Mapping[str, bytes]) -> int:
+    """Store each suggestion's vector (``arxiv_id -> float32 bytes``) made by ``model``, so it is
+    not embedded again; returns the number of rows updated."""
+    if not vectors:
+        return 0
+    with db.session() as s:
+        rows = [{"id": sid, "embedding": vectors[aid], "embedding_model": model}
+                for sid, aid in s.execute(select(Suggestion.id, Suggestion.arxiv_id)
+                                          .where(Suggestion.arxiv_id.in_(list(vectors))))]
+        if rows:
+            s.execute(update(Suggestion), rows)
+    return len(rows)
 
 
 def list_suggestions(db: Database, status: str | None = None,

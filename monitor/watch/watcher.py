@@ -13,7 +13,9 @@ from monitor.fetch.arxiv_api import make_client
 from monitor.store import suggestions as store
 from monitor.store.db import Database
 from monitor.watch.feed import CategoryFetch, Paper, fetch_category
+from monitor.watch.ranking import Scored, open_ranking
 from monitor.watch.score import Score, Scorer
+from monitor.watch.semantic import Ranked
 from monitor.watch.triage import catalog_urls, cataloged_ids
 
 __all__ = ["ArxivUnavailable", "WatchResult", "watch"]
@@ -34,6 +36,7 @@ class WatchResult:
     below_min_score: int = 0
     over_limit: int = 0
     failures: list[str] = field(default_factory=list)
+    ranking: str = ""
 
     def line(self) -> str:
         """One line for the log, e.g. ``"arxiv: 412 fetched over 3 categories, 9 new
@@ -49,6 +52,8 @@ class WatchResult:
             if count:
                 parts.append(f"{count} {label}")
         text = ", ".join(parts)
+        if self.ranking:
+            text += f"; {self.ranking}"
         if self.failures:
             text += "; incomplete: " + "; ".join(self.failures)
         return text
@@ -62,7 +67,10 @@ def watch(db: Database, settings: Any, *, client: arxiv.Client | None = None,
 
     ``client`` defaults to :func:`monitor.fetch.arxiv_api.make_client` (``arxiv.api_url``,
     ``arxiv.delay_seconds``); ``today`` (UTC date) anchors ``arxiv.lookback_days``; ``scorer``
-    defaults to the packaged section profiles with ``arxiv.keywords``. Raises ArxivUnavailable
+    defaults to the packaged section profiles with ``arxiv.keywords``. Papers are ranked by
+    :func:`monitor.watch.ranking.open_ranking` (semantically when ``arxiv.model`` loads; the
+    model may be downloaded once when the arXiv API answered, i.e. the machine is online);
+    ``WatchResult.ranking`` says how. Raises ArxivUnavailable
     when the API could not be used at all (nothing fetched); ``CatalogError`` for an unreadable
     catalog file; ``DatabaseError`` when the database fails.
     """
@@ -79,11 +87,16 @@ def watch(db: Database, settings: Any, *, client: arxiv.Client | None = None,
     fresh = [p for p in papers if p.arxiv_id not in seen_in_catalog | suggested]
     result.cataloged = sum(p.arxiv_id in seen_in_catalog for p in papers)
     result.already_suggested = len(papers) - len(fresh) - result.cataloged
-    kept = _rank(fresh, scorer or Scorer.default(settings["arxiv.keywords"]), settings, result)
+    ranking = open_ranking(db, settings, scorer or Scorer.default(settings["arxiv.keywords"]),
+                           download=_api_answered(client) and any(f.papers or f.complete
+                                                                  for f in fetches))
+    result.ranking = ranking.note
+    kept = _rank(ranking.score(fresh), settings, result)
     newest = {f.category: f.newest for f in fetches if f.complete and f.newest is not None}
-    store.add_suggestions(db, (_suggestion(p, s) | {"run_id": run_id} for p, s in kept), newest)
+    store.add_suggestions(db, (_suggestion(k.paper, k.score) | k.extra | {"run_id": run_id}
+                               for k in kept), newest)
     result.new = len(kept)
-    result.best = kept[0][1].value if kept else None
+    result.best = kept[0].score.value if kept else None
     return result
 
 
@@ -129,19 +142,18 @@ def merge_papers(batches: Any) -> list[Paper]:
     return list(merged.values())
 
 
-def _rank(papers: list[Paper], scorer: Scorer, settings: Any,
-          result: WatchResult) -> list[tuple[Paper, Score]]:
-    """Papers scoring at least ``arxiv.min_score``, best first, at most ``max_suggestions``."""
-    scored = [(p, scorer.score(p.title, p.abstract)) for p in papers]
-    good = [ps for ps in scored if ps[1].value >= settings["arxiv.min_score"]]
-    good.sort(key=lambda ps: (-ps[1].value, -ps[0].published.timestamp(), ps[0].arxiv_id))
+def _rank(scored: list[Scored], settings: Any, result: WatchResult) -> list[Scored]:
+    """Papers scoring at least ``arxiv.min_score``, best first (semantic scores never tie: they
+    are not rounded), at most ``max_suggestions``."""
+    good = [s for s in scored if s.score.value >= settings["arxiv.min_score"]]
+    good.sort(key=lambda s: (-s.score.value, -s.paper.published.timestamp(), s.paper.arxiv_id))
     limit = int(settings["arxiv.max_suggestions"])
     result.below_min_score = len(scored) - len(good)
     result.over_limit = max(0, len(good) - limit)
     return good[:limit]
 
 
-def _suggestion(paper: Paper, score: Score) -> dict[str, Any]:
+def _suggestion(paper: Paper, score: Score | Ranked) -> dict[str, Any]:
     return {"arxiv_id": paper.arxiv_id, "version": paper.version, "title": paper.title,
             "authors": list(paper.authors), "abstract": paper.abstract,
             "published": paper.published, "categories": list(paper.categories),
